@@ -1,0 +1,71 @@
+"""时间银行 · timebank: party-member volunteer service and a community time bank."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from timebank.config import PROJECT_ROOT, Config
+
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the web app: config -> extensions -> blueprints -> CLI. Never starts the scheduler."""
+    config = config or Config()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=config.INSTANCE_PATH,
+        instance_relative_config=False,
+    )
+    app.config.from_object(config)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from timebank import cli
+
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from timebank.core import web
+    from timebank.extensions import (babel, bootstrap, csrf, db, limiter, login_manager, migrate,
+                                     select_locale)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   timezone_selector=lambda: app.config["TIMEBANK_TIMEZONE"])
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    web.init_app(app)
+
+    from timebank import models  # noqa: F401  (every model registered on the metadata)
+    from timebank.accounts.views import load_user
+
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from timebank.accounts.views import bp as accounts_bp
+    from timebank.home.views import bp as home_bp
+    from timebank.inbox.views import bp as inbox_bp
+    from timebank.orgs.views import bp as orgs_bp
+
+    for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp):
+        app.register_blueprint(bp)

@@ -1,0 +1,103 @@
+"""Settings, read from the environment (``TIMEBANK_*``).
+
+Secrets that are not given are generated once into ``instance/`` so a fresh clone runs with
+nothing configured, and restarts keep sessions and encrypted data readable.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("TIMEBANK_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+
+
+def instance_secret(name: str, nbytes: int = 32) -> str:
+    """Return the secret kept in ``instance/<name>``, creating it on first use."""
+    path = instance_path() / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    # O_EXCL: two processes starting at once must not end up with different keys.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+class Config:
+    """Production defaults; every value can be overridden from the environment."""
+
+    TESTING = False
+
+    def __init__(self) -> None:
+        inst = instance_path()
+        self.INSTANCE_PATH = str(inst)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "TIMEBANK_DATABASE_URL", f"sqlite:///{inst / 'timebank.sqlite3'}"
+        )
+        self.SECRET_KEY = os.environ.get("TIMEBANK_SECRET_KEY") or instance_secret("secret_key")
+        #: Key for field encryption (ID card numbers); separate from SECRET_KEY so sessions can
+        #: be rotated without losing stored data.
+        self.TIMEBANK_DATA_KEY = os.environ.get("TIMEBANK_DATA_KEY") or instance_secret(
+            "data_key"
+        )
+        self.TIMEBANK_TIMEZONE = os.environ.get("TIMEBANK_TIMEZONE", "Asia/Shanghai")
+        self.SESSION_COOKIE_SECURE = _env_bool("TIMEBANK_COOKIE_SECURE", True)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.RATELIMIT_STORAGE_URI = os.environ.get("TIMEBANK_RATELIMIT_STORAGE", "memory://")
+        self.RATELIMIT_ENABLED = _env_bool("TIMEBANK_RATELIMIT_ENABLED", True)
+        self.MAIL_SERVER = os.environ.get("TIMEBANK_SMTP_HOST", "")
+        self.MAIL_PORT = int(os.environ.get("TIMEBANK_SMTP_PORT", "25"))
+        self.MAIL_SENDER = os.environ.get("TIMEBANK_MAIL_SENDER", "timebank@localhost")
+        self.MAX_CONTENT_LENGTH = int(os.environ.get("TIMEBANK_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; sessions expire on their own
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+    #: Failed logins allowed per phone number and per client address.
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
+    RATELIMIT_HEADERS_ENABLED = True
+    PAGE_SIZE = 50
+
+
+class TestConfig(Config):
+    """Used by the test suite: the database URL comes from the test harness."""
+
+    TESTING = True
+
+    def __init__(self, database_url: str, instance: str | None = None) -> None:
+        if instance:
+            os.environ["TIMEBANK_INSTANCE_PATH"] = instance
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = database_url
+        self.SESSION_COOKIE_SECURE = False
+        self.REMEMBER_COOKIE_SECURE = False
+        self.SERVER_NAME = None
+        self.RATELIMIT_STORAGE_URI = "memory://"

@@ -1,0 +1,137 @@
+"""Request-wide behaviour: login requirement, security headers, error pages, template helpers."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_datetime, gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from timebank.core import clock
+from timebank.core.access import endpoint_is_public, wants_json
+from timebank.core.errors import DomainError
+from timebank.extensions import db
+
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+def _error_message(status: int) -> str:
+    return {
+        400: _("The request could not be understood. Go back and try again."),
+        403: _("You do not have permission to see this page."),
+        404: _("The page you are looking for does not exist or is not available to you."),
+        405: _("This action is not allowed here."),
+        413: _("The uploaded file is too large."),
+        429: _("Too many attempts. Please wait a while and try again."),
+        500: _("An unexpected error occurred. It has been logged; please try again later."),
+    }.get(status, _("Something went wrong."))
+
+
+API_ERROR_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                   405: "method_not_allowed", 409: "conflict", 413: "too_large",
+                   429: "rate_limited", 500: "server_error"}
+
+
+def error_response(status: int, message: str | None = None, code: str | None = None):
+    message = message or _error_message(status)
+    if wants_json():
+        return jsonify({"code": code or API_ERROR_CODES.get(status, "error"),
+                        "message": str(message)}), status
+    title = {
+        400: _("Bad request"), 403: _("No permission"), 404: _("Page not found"),
+        405: _("Method not allowed"), 413: _("File too large"), 429: _("Too many attempts"),
+        500: _("Something went wrong"),
+    }.get(status, _("Error"))
+    return render_template("errors/error.html", status=status, title=title,
+                           message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def require_login():
+        if endpoint_is_public(request.endpoint) or current_user.is_authenticated:
+            return None
+        if wants_json():
+            return error_response(401, _("Log in first."), "unauthorized")
+        if request.endpoint is None:
+            return None  # let the 404 handler answer
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if current_user.is_authenticated and not request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+    @app.teardown_request
+    def rollback_unfinished(exc):
+        # Anything not committed by the view is discarded: no half-written state survives.
+        if exc is not None:
+            db.session.rollback()
+
+    for status in (400, 403, 404, 405, 413, 429):
+        app.register_error_handler(status, lambda e, s=status: error_response(s))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return error_response(400, _("The form has expired or is invalid. Reload the page and "
+                                     "try again."), "csrf")
+
+    @app.errorhandler(DomainError)
+    def domain_error(e: DomainError):
+        db.session.rollback()
+        return error_response(e.status, str(e.message), e.code)
+
+    @app.errorhandler(500)
+    def server_error(e):
+        db.session.rollback()
+        return error_response(500)
+
+    @app.errorhandler(Exception)
+    def unhandled(e):
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(e, HTTPException):
+            return error_response(e.code or 500)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return error_response(500)
+
+    @app.context_processor
+    def template_globals():
+        from timebank.core.nav import nav_items
+
+        unread = 0
+        if current_user.is_authenticated:
+            from timebank.inbox.queries import unread_count
+
+            unread = unread_count(current_user)
+        return {"nav_items": nav_items, "unread_count": unread,
+                "current_locale": request.cookies.get("lang", "zh_CN")}
+
+    @app.template_filter("localdt")
+    def localdt(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+        if value is None:
+            return ""
+        return format_datetime(value, fmt)
+
+    @app.template_filter("hours")
+    def hours(minutes: int | None) -> str:
+        """Minutes as hours with one decimal ("90" -> "1.5")."""
+        if minutes is None:
+            return "0"
+        h = minutes / 60
+        return f"{h:.1f}".rstrip("0").rstrip(".") if h != int(h) else str(int(h))
+
+    app.jinja_env.globals["now"] = clock.now

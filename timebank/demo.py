@@ -1,0 +1,201 @@
+"""Deterministic demo district (``timebank seed-demo``).
+
+The same seed always gives the same district, so screenshots, docs and bug reports line up.
+Feature packages extend it with ``timebank/<feature>/demo.py`` exposing ``seed(ctx)``; they run
+in the order of ``FEATURE_STEPS`` after the organisations and people below.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import random
+
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from timebank.accounts import operations as accounts
+from timebank.accounts.models import Role, User
+from timebank.extensions import db
+from timebank.members import operations as members
+from timebank.members.models import Member
+from timebank.orgs import operations as orgs
+from timebank.orgs.models import OrgKind, OrgNode
+from timebank.posts.models import PostCategory, PostKind
+
+DEMO_PASSWORD = "demo12345"
+SEED = 20261121
+
+#: Feature packages that add demo data, in dependency order.
+FEATURE_STEPS = ("members", "ledger", "posts", "matching", "lists", "recognition", "reports")
+
+DEMO_LOGINS = [
+    ("13800000001", Role.DISTRICT_ADMIN),
+    ("13800000002", Role.STREET_ADMIN),
+    ("13800000003", Role.COMMUNITY_STAFF),
+    ("13800000004", Role.UNIT_LIAISON),
+    ("13800000005", Role.MEMBER),
+]
+
+DISTRICT = ("310199", "滨河区")
+STREETS = [
+    ("朝阳街道", ["东风社区", "向阳社区", "春晖社区"]),
+    ("新华街道", ["新华里社区", "光明社区", "和园社区"]),
+    ("和平街道", ["和平门社区", "长春社区", "安康社区"]),
+    ("文昌街道", ["文昌阁社区", "书院社区", "梧桐社区"]),
+]
+UNITS = [
+    "区委组织部", "区人民医院", "区中医医院", "区第一中学", "区实验小学", "区税务局",
+    "区市场监管局", "区人民法院", "区人民检察院", "区公安分局", "区教育局", "区民政局",
+    "区卫生健康委", "区住房和城乡建设局", "区文化和旅游局", "区图书馆", "区妇幼保健院",
+    "国网滨河供电公司", "滨河水务集团", "滨河城投集团", "工商银行滨河支行", "建设银行滨河支行",
+    "中国移动滨河分公司", "中国电信滨河分公司", "滨河职业技术学院", "区消防救援大队",
+    "区司法局", "区应急管理局", "区退役军人事务局", "滨河日报社",
+]
+CATALOGUE = [
+    ("convenience", "便民服务", "Convenience service", [
+        ("理发义剪", "Free haircuts"), ("家电维修", "Appliance repair"),
+        ("法律咨询", "Legal advice"), ("健康义诊", "Free health check"),
+        ("政策宣讲", "Policy briefing"), ("代买代办", "Errands"),
+        ("垃圾分类引导", "Waste sorting guidance"), ("环境整治", "Neighbourhood clean-up"),
+        ("文明交通劝导", "Traffic civility"), ("平安巡逻", "Safety patrol"),
+        ("疫苗接种引导", "Vaccination guidance"), ("反诈宣传", "Anti-fraud awareness"),
+    ]),
+    ("caring", "爱心帮扶", "Caring assistance", [
+        ("空巢老人探访", "Visiting elderly living alone"), ("助老送餐", "Meals for the elderly"),
+        ("残疾人帮扶", "Help for the disabled"), ("困难家庭帮扶", "Help for families in need"),
+        ("留守儿童陪伴", "Company for left-behind children"), ("课业辅导", "Homework tutoring"),
+        ("心理疏导", "Counselling"), ("就业指导", "Job guidance"), ("助医陪诊", "Hospital escort"),
+        ("爱心捐助", "Donations"), ("助残出行", "Mobility help"),
+    ]),
+    ("culture", "文体艺术", "Culture, sports and arts", [
+        ("书法教学", "Calligraphy class"), ("绘画辅导", "Painting class"),
+        ("合唱指导", "Choir coaching"), ("广场舞编排", "Square dance"),
+        ("太极拳教学", "Tai chi class"), ("棋类活动", "Chess and go"),
+        ("读书分享", "Reading club"), ("摄影记录", "Photography"), ("手工编织", "Handicrafts"),
+        ("戏曲表演", "Opera performance"), ("体育赛事组织", "Sports events"),
+    ]),
+]
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉梅晓东海波丹宁欣怡浩然子涵雨轩梓萱思远嘉怡俊杰文博佳琪晨阳心怡")
+
+
+@dataclasses.dataclass
+class DemoContext:
+    """What later steps need from the ones before."""
+
+    rng: random.Random
+    password_hash: str
+    district: OrgNode
+    streets: list[OrgNode]
+    communities: list[OrgNode]
+    grids: dict[int, list[OrgNode]]
+    units: list[OrgNode]
+    staff: dict[int, User]  # community id -> first staff member
+    liaisons: dict[int, User]  # unit id -> liaison
+    members: list[Member]
+    admin: User
+
+
+def has_data() -> bool:
+    return db.session.execute(select(func.count()).select_from(OrgNode)).scalar_one() > 0
+
+
+def person_name(rng: random.Random) -> str:
+    given = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
+    return rng.choice(SURNAMES) + given
+
+
+def _user(ctx_hash: str, phone: str, name: str) -> User:
+    # All demo accounts share one password, so hash it once (scrypt is slow on purpose).
+    return accounts.create_user(None, phone, name, password_hash=ctx_hash)
+
+
+def seed() -> str:
+    rng = random.Random(SEED)
+    pw_hash = generate_password_hash(DEMO_PASSWORD)
+    district = orgs.create_node(None, None, OrgKind.DISTRICT, DISTRICT[1], code=DISTRICT[0])
+    streets, communities, grids = [], [], {}
+    for street_name, community_names in STREETS:
+        street = orgs.create_node(None, district, OrgKind.STREET, street_name)
+        streets.append(street)
+        for cname in community_names:
+            community = orgs.create_node(None, street, OrgKind.COMMUNITY, cname)
+            communities.append(community)
+            n_grids = 3 + (len(communities) % 2)  # 3 or 4: 42 grids in all
+            grids[community.id] = [
+                orgs.create_node(None, community, OrgKind.GRID, f"第{'一二三四'[i]}网格")
+                for i in range(n_grids)
+            ]
+    units = [orgs.create_node(None, district, OrgKind.UNIT, name) for name in UNITS]
+
+    for pos, (code, name, name_en, kinds) in enumerate(CATALOGUE):
+        cat = PostCategory(code=code, name=name, name_en=name_en, position=pos)
+        db.session.add(cat)
+        db.session.flush()
+        for kpos, (kname, kname_en) in enumerate(kinds):
+            db.session.add(PostKind(category_id=cat.id, code=f"{code}-{kpos + 1:02d}", name=kname,
+                                    name_en=kname_en, position=kpos))
+    db.session.flush()
+
+    admin = _user(pw_hash, "13800000001", "赵建国")
+    accounts.assign_role(None, admin, Role.DISTRICT_ADMIN, district)
+    street_admin = _user(pw_hash, "13800000002", "钱明")
+    accounts.assign_role(None, street_admin, Role.STREET_ADMIN, streets[0])
+    for i, street in enumerate(streets[1:], start=1):
+        u = _user(pw_hash, f"1380001{i:04d}", person_name(rng))
+        accounts.assign_role(None, u, Role.STREET_ADMIN, street)
+
+    staff: dict[int, User] = {}
+    for i, community in enumerate(communities):
+        phone = "13800000003" if i == 0 else f"1380002{i:04d}"
+        u = _user(pw_hash, phone, "孙丽华" if i == 0 else person_name(rng))
+        accounts.assign_role(None, u, Role.COMMUNITY_STAFF, community)
+        staff[community.id] = u
+
+    liaisons: dict[int, User] = {}
+    for i, unit in enumerate(units):
+        phone = "13800000004" if i == 0 else f"1380003{i:04d}"
+        u = _user(pw_hash, phone, "李志强" if i == 0 else person_name(rng))
+        accounts.assign_role(None, u, Role.UNIT_LIAISON, unit)
+        liaisons[unit.id] = u
+
+    demo_members: list[Member] = []
+    for i in range(300):
+        community = communities[0] if i == 0 else rng.choice(communities)
+        grid = rng.choice(grids[community.id])
+        # Skewed: the first units in the list (hospital, schools) employ more members.
+        if i == 0:
+            unit = units[0]
+        elif rng.random() < 0.5:
+            unit = units[min(int(rng.paretovariate(1.2)) - 1, len(units) - 1)]
+        else:
+            unit = rng.choice(units)
+        phone = "13800000005" if i == 0 else f"139{rng.randrange(10**8):08d}"
+        while accounts.find_by_phone(phone) is not None:
+            phone = f"139{rng.randrange(10**8):08d}"
+        u = _user(pw_hash, phone, "周晓东" if i == 0 else person_name(rng))
+        demo_members.append(members.create_approved_member(None, u, community, grid, unit))
+
+    ctx = DemoContext(rng=rng, password_hash=pw_hash, district=district, streets=streets,
+                      communities=communities, grids=grids, units=units, staff=staff,
+                      liaisons=liaisons, members=demo_members, admin=admin)
+    for feature in FEATURE_STEPS:
+        try:
+            module = importlib.import_module(f"timebank.{feature}.demo")
+        except ModuleNotFoundError as e:
+            if not f"timebank.{feature}.demo".startswith(e.name or "?"):
+                raise
+            continue
+        module.seed(ctx)
+    db.session.flush()
+    n_grids = sum(len(g) for g in grids.values())
+    return (f"Demo district {district.name} ({district.code}): {len(streets)} streets, "
+            f"{len(communities)} communities, {n_grids} grids, {len(units)} units, "
+            f"{len(demo_members)} members.")
+
+
+def logins_text() -> str:
+    lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
+    for phone, role in DEMO_LOGINS:
+        lines.append(f"  {role.value:<16} {phone}")
+    return "\n".join(lines)
