@@ -8,8 +8,6 @@ from flask import Flask
 
 from timebank.config import PROJECT_ROOT, Config
 
-TRANSLATIONS_DIR = Path(__file__).parent / "translations"
-
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the web app: config -> extensions -> blueprints -> CLI. Never starts the scheduler."""
@@ -22,7 +20,10 @@ def create_app(config: Config | None = None) -> Flask:
         instance_relative_config=False,
     )
     app.config.from_object(config)
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
+    from timebank.i18n import catalogue_dirs
+
+    # Flask-Babel merges the catalogues of every listed folder (one per feature).
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(d) for d in catalogue_dirs())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)

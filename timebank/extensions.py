@@ -24,5 +24,5 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def select_locale() -> str:
-    lang = request.cookies.get("lang")
-    return lang if lang in ("zh_CN", "en") else "zh_CN"
+    # Babel expands "zh_CN" to its CLDR name zh_Hans_CN, which is the catalogue folder's name.
+    return "en" if request.cookies.get("lang") == "en" else "zh_CN"
