@@ -51,7 +51,7 @@ def _upgrade(url: str, instance: Path) -> None:
 
     app = create_app(TestConfig(url, str(instance)))
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         from timebank.extensions import db
 
         db.engine.dispose()

@@ -91,6 +91,7 @@ class TestConfig(Config):
     """Used by the test suite: the database URL comes from the test harness."""
 
     TESTING = True
+    __test__ = False  # not a pytest test class
 
     def __init__(self, database_url: str, instance: str | None = None) -> None:
         if instance:
