@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from timebank.matching.solve_io import (
     ProblemError,
@@ -408,3 +410,44 @@ def test_module_entry_point(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr == "candidates[3]: unknown volunteer 'm9'\n"
     assert not out.exists()
+
+
+_json_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, MAX_COST + 2),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["m1", "m2", "m9", "p1", "p2", ""]),
+    st.lists(st.just("m1"), max_size=1),
+)
+_candidate_objects = st.one_of(
+    st.fixed_dictionaries(
+        {"volunteer": st.sampled_from(["m1", "m2"]), "post": st.sampled_from(["p1", "p2"])},
+        optional={"cost": st.integers(0, MAX_COST)},
+    ),
+    st.dictionaries(
+        st.sampled_from(["volunteer", "post", "cost", "extra"]), _json_values, max_size=4
+    ),
+    _json_values,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_candidate_objects, max_size=5))
+def test_candidates_are_either_accepted_exactly_or_rejected_with_one_line(raw_candidates):
+    text = variant(candidates=raw_candidates)
+    try:
+        _, _, candidates = load_problem(text)
+    except ProblemError as exc:
+        message = str(exc)
+        assert message.startswith("candidates")
+        assert "\n" not in message
+        return
+    assert [(c.volunteer, c.post, c.cost) for c in candidates] == [
+        (r["volunteer"], r["post"], r["cost"]) for r in raw_candidates
+    ]
+    for r in raw_candidates:
+        assert type(r["cost"]) is int
+        assert r["volunteer"] in {"m1", "m2"}
+        assert r["post"] in {"p1", "p2"}
+    assert len({(r["volunteer"], r["post"]) for r in raw_candidates}) == len(raw_candidates)

@@ -156,6 +156,24 @@ def _entities(
     return items, first_at
 
 
+def _check_candidate(raw: object, i: int, vol_index: dict, post_index: dict, pair_at: dict) -> None:
+    """Raise the ProblemError describing what is wrong with candidate ``i``."""
+    where = f"candidates[{i}]"
+    obj = _object(raw, where, ("volunteer", "post", "cost"))
+    vol = _string(obj["volunteer"], f"{where}.volunteer")
+    post = _string(obj["post"], f"{where}.post")
+    _count(obj["cost"], f"{where}.cost", MAX_COST)
+    if vol not in vol_index:
+        raise ProblemError(f"{where}: unknown volunteer {_quote(vol)}")
+    if post not in post_index:
+        raise ProblemError(f"{where}: unknown post {_quote(post)}")
+    if (vol, post) in pair_at:
+        raise ProblemError(
+            f"{where}: duplicate pair ({_quote(vol)}, {_quote(post)})"
+            f" (first at candidates[{pair_at[vol, post]}])"
+        )
+
+
 def load_problem(text: str) -> tuple[list[Volunteer], list[Post], list[Candidate]]:
     """Parse and validate a problem; raise :class:`ProblemError` on the first error."""
     try:
@@ -174,26 +192,31 @@ def load_problem(text: str) -> tuple[list[Volunteer], list[Post], list[Candidate
     volunteers, vol_index = _entities(data, "volunteers", Volunteer)
     posts, post_index = _entities(data, "posts", Post)
 
+    raw_candidates = _array(data["candidates"], "candidates")
     candidates = []
     pair_at: dict[tuple[str, str], int] = {}
-    for i, raw in enumerate(_array(data["candidates"], "candidates")):
-        where = f"candidates[{i}]"
-        obj = _object(raw, where, ("volunteer", "post", "cost"))
-        vol = _string(obj["volunteer"], f"{where}.volunteer")
-        post = _string(obj["post"], f"{where}.post")
-        cost = _count(obj["cost"], f"{where}.cost", MAX_COST)
-        if vol not in vol_index:
-            raise ProblemError(f"{where}: unknown volunteer {_quote(vol)}")
-        if post not in post_index:
-            raise ProblemError(f"{where}: unknown post {_quote(post)}")
-        pair = (vol, post)
-        if pair in pair_at:
-            raise ProblemError(
-                f"{where}: duplicate pair ({_quote(vol)}, {_quote(post)})"
-                f" (first at candidates[{pair_at[pair]}])"
-            )
-        pair_at[pair] = i
-        candidates.append(Candidate(vol, post, cost))
+    for i, raw in enumerate(raw_candidates):
+        # Fast path for the common, valid element; anything unusual goes
+        # through _check_candidate, which names the exact problem.
+        if type(raw) is dict and len(raw) == 3:
+            vol = raw.get("volunteer")
+            post = raw.get("post")
+            cost = raw.get("cost")
+            if (
+                type(cost) is int
+                and 0 <= cost <= MAX_COST
+                and type(vol) is str
+                and type(post) is str
+                and vol in vol_index
+                and post in post_index
+            ):
+                pair = (vol, post)
+                if pair not in pair_at:
+                    pair_at[pair] = i
+                    candidates.append(Candidate(vol, post, cost))
+                    continue
+        _check_candidate(raw, i, vol_index, post_index, pair_at)
+        raise AssertionError(f"candidates[{i}] failed the fast path only")  # pragma: no cover
     return volunteers, posts, candidates
 
 

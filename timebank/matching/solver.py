@@ -35,9 +35,9 @@ in, plain dataclasses out, so it can be unit-tested and benchmarked alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter, index
+from operator import attrgetter
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -107,18 +107,33 @@ class SolverError(RuntimeError):
     """OR-Tools did not return an optimal flow (should not happen on valid input)."""
 
 
-def _ints(values: Iterable[object], count: int, what: str, upper: int) -> np.ndarray:
-    """Collect integers into an int64 array and check 0 <= value <= upper.
+def _ints(values: list[object], what: str, upper: int) -> np.ndarray:
+    """Integers as an int64 array, checking 0 <= value <= upper.
 
-    ``operator.index`` rejects floats (a silent truncation would hide bugs).
+    Floats are rejected rather than truncated (a silent truncation would
+    hide bugs); values beyond int64 come out as an object array and are
+    rejected as out of range.
     """
+    if not values:
+        return np.empty(0, dtype=np.int64)
     try:
-        arr = np.fromiter((index(v) for v in values), dtype=np.int64, count=count)
-    except TypeError as exc:
-        raise ValueError(f"{what} must be integers: {exc}") from None
-    except OverflowError:
-        raise ValueError(f"{what} must be between 0 and {upper}") from None
-    if count and (int(arr.min()) < 0 or int(arr.max()) > upper):
+        arr = np.array(values)
+    except (TypeError, ValueError):  # pragma: no cover - ragged or odd objects
+        arr = np.array(values, dtype=object)
+    if arr.dtype.kind not in "iu":
+        bad = next(
+            (
+                v
+                for v in values
+                if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= upper
+            ),
+            None,
+        )
+        if isinstance(bad, int) and not isinstance(bad, bool):
+            raise ValueError(f"{what} must be between 0 and {upper}, got {bad}")
+        raise ValueError(f"{what} must be integers, got {bad!r}")
+    arr = arr.astype(np.int64, copy=False)
+    if int(arr.min()) < 0 or int(arr.max()) > upper:
         bad = int(arr[(arr < 0) | (arr > upper)][0])
         raise ValueError(f"{what} must be between 0 and {upper}, got {bad}")
     return arr
@@ -142,19 +157,12 @@ def _sorted_ids(items: Sequence[Volunteer] | Sequence[Post], what: str) -> tuple
     return ordered, position
 
 
-def _positions(
-    candidates: Sequence[Candidate], field: str, position: dict, what: str
-) -> np.ndarray:
-    get = attrgetter(field)
+def _positions(ids: list[object], position: dict, what: str) -> np.ndarray:
+    """Map candidate ids to node numbers (one C-level pass with ``map``)."""
     try:
-        return np.fromiter(
-            (position[get(c)] for c in candidates), dtype=np.int64, count=len(candidates)
-        )
-    except KeyError as exc:
-        raise ValueError(f"candidate references unknown {what} {exc.args[0]!r}") from None
-    except TypeError:
-        # Unhashable id.
-        bad = next(get(c) for c in candidates if not isinstance(get(c), str))
+        return np.array(list(map(position.__getitem__, ids)), dtype=np.int64)
+    except (KeyError, TypeError):
+        bad = next(i for i in ids if not isinstance(i, str) or i not in position)
         raise ValueError(f"candidate references unknown {what} {bad!r}") from None
 
 
@@ -178,11 +186,12 @@ def solve(
     psts, post_pos = _sorted_ids(posts, "post")
     n_vol, n_post, n_cand = len(vols), len(psts), len(candidates)
 
-    vol_cap = _ints((v.capacity for v in vols), n_vol, "volunteer capacities", MAX_CAPACITY)
-    post_cap = _ints((p.capacity for p in psts), n_post, "post capacities", MAX_CAPACITY)
-    cost = _ints((c.cost for c in candidates), n_cand, "candidate costs", MAX_COST)
-    cand_v = _positions(candidates, "volunteer", vol_pos, "volunteer")
-    cand_p = _positions(candidates, "post", post_pos, "post")
+    capacity = attrgetter("capacity")
+    vol_cap = _ints(list(map(capacity, vols)), "volunteer capacities", MAX_CAPACITY)
+    post_cap = _ints(list(map(capacity, psts)), "post capacities", MAX_CAPACITY)
+    cost = _ints(list(map(attrgetter("cost"), candidates)), "candidate costs", MAX_COST)
+    cand_v = _positions(list(map(attrgetter("volunteer"), candidates)), vol_pos, "volunteer")
+    cand_p = _positions(list(map(attrgetter("post"), candidates)), post_pos, "post")
 
     if n_cand == 0:
         return Solution(assignments=[], filled=0, total_cost=0)
