@@ -130,7 +130,11 @@ class Client(FlaskClient):
             db.session.commit()
         # Run the request in an empty context: Flask would otherwise reuse the test's app
         # context (and its ``g`` and session) for every request, unlike a real server.
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
+        if method == "POST" and path.startswith(("/auth/login", "/auth/logout")):
+            self._csrf = None  # the session (and its CSRF secret) was renewed
+        return response
 
     def post(self, *args, **kwargs):
         kwargs.setdefault("data", {})

@@ -1,7 +1,7 @@
 """Extension objects, created without an app; ``create_app`` binds them."""
 from __future__ import annotations
 
-from flask import request
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
@@ -25,4 +25,6 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 def select_locale() -> str:
     # Babel expands "zh_CN" to its CLDR name zh_Hans_CN, which is the catalogue folder's name.
-    return "en" if request.cookies.get("lang") == "en" else "zh_CN"
+    if has_request_context() and request.cookies.get("lang") == "en":
+        return "en"
+    return "zh_CN"
