@@ -86,3 +86,17 @@ def test_console_script_and_flask_app_both_work(tmp_path):
             assert command in out
     # The secret key is generated once into the instance folder and kept.
     assert (tmp_path / "secret_key").read_text()
+
+
+def test_orgs_add_builds_a_new_installation(app, db):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["orgs", "add", "--kind", "district", "--code", "310101",
+                               "--name", "新区"]).exit_code == 0
+    r = runner.invoke(args=["orgs", "add", "--kind", "street", "--name", "一街", "--parent",
+                            "310101"])
+    assert r.exit_code == 0 and "310101001" in r.output
+    # A grid cannot hang under a district.
+    assert runner.invoke(args=["orgs", "add", "--kind", "grid", "--name", "x", "--parent",
+                               "310101"]).exit_code == 2
+    listing = runner.invoke(args=["orgs", "list"]).output
+    assert "310101001  一街  [street]" in listing

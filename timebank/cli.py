@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(users)
+    app.cli.add_command(orgs_group)
     for group in _feature_groups():
         app.cli.add_command(group)
 
@@ -33,7 +34,7 @@ def _feature_groups() -> list[click.Command]:
     import importlib
 
     groups = []
-    for name in ("members", "ledger", "posts", "matching", "recognition", "reports"):
+    for name in ("members", "ledger", "posts", "matching", "recognition", "reports", "jobs"):
         try:
             module = importlib.import_module(f"timebank.{name}.commands")
         except ModuleNotFoundError as e:
@@ -118,3 +119,49 @@ def users_create(phone, name, role, org_code, password_stdin) -> None:
         fail(f"Error: {e.message}")
     db.session.commit()
     click.echo(f"Created {user.name} ({user.phone}) as {role} on {org.code} {org.name}.")
+
+
+@click.group("orgs")
+def orgs_group() -> None:
+    """Manage the organisation tree."""
+
+
+@orgs_group.command("add")
+@click.option("--kind", required=True,
+              type=click.Choice(["district", "street", "community", "grid", "unit"]))
+@click.option("--name", required=True)
+@click.option("--code", default=None, help="Stable code; generated from the parent's if omitted.")
+@click.option("--parent", "parent_code", default=None, help="Code of the parent node.")
+@with_appcontext
+def orgs_add(kind, name, code, parent_code) -> None:
+    """Add a node (a new installation starts with its district)."""
+    from timebank.core.errors import DomainError
+    from timebank.orgs import operations
+    from timebank.orgs import queries as orgs
+
+    parent = None
+    if parent_code:
+        parent = orgs.by_code(parent_code)
+        if parent is None:
+            fail(f"No organisation with code {parent_code!r}.")
+    try:
+        node = operations.create_node(None, parent, kind, name, code)
+    except DomainError as e:
+        db.session.rollback()
+        fail(f"Error: {e.message}")
+    db.session.commit()
+    click.echo(f"Added {node.kind} {node.code} {node.name}.")
+
+
+@orgs_group.command("list")
+@with_appcontext
+def orgs_list() -> None:
+    """Print the tree with codes."""
+    from sqlalchemy import select
+
+    from timebank.orgs.models import OrgNode
+
+    for node in db.session.execute(select(OrgNode).order_by(OrgNode.path)).scalars():
+        depth = node.path.count("/") - 2
+        flag = "" if node.active else "  (inactive)"
+        click.echo(f"{'  ' * depth}{node.code}  {node.name}  [{node.kind}]{flag}")
