@@ -1,7 +1,9 @@
 # Quick start:  make run   (set up and run the app with demo data and the scheduler)
 #               make test  (set up the dev environment and run the test suite)
 
-PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || echo python3)
+# The first interpreter that actually runs and is 3.11+ (pyenv shims may exist without one).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
@@ -11,8 +13,7 @@ PYTEST_ARGS ?= -n 2
 .PHONY: run test venv venv-dev i18n clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
-		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e .
