@@ -66,7 +66,8 @@ def _register_blueprints(app: Flask) -> None:
     from timebank.accounts.views import bp as accounts_bp
     from timebank.home.views import bp as home_bp
     from timebank.inbox.views import bp as inbox_bp
+    from timebank.jobs.views import bp as jobs_bp
     from timebank.orgs.views import bp as orgs_bp
 
-    for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp):
+    for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp):
         app.register_blueprint(bp)

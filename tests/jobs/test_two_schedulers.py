@@ -1,0 +1,115 @@
+"""Two scheduler processes at once (real processes, on the suite's database): one holds the
+instance lock and runs the jobs, the other waits and takes over when the first dies; and two
+runners racing for the same periods run each period once."""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from timebank.core import clock
+from timebank.jobs.models import JobRequest, JobRun
+
+HERE = Path(__file__).parent
+SCRIPT = HERE / "scheduler_proc.py"
+ROOT = HERE.parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def _spawn(mode, db_url, instance, out, *extra):
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TIMEBANK_INSTANCE_PATH=str(instance))
+    return subprocess.Popen([sys.executable, str(SCRIPT), mode, db_url, str(instance), str(out),
+                             *map(str, extra)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _lines(out: Path) -> list[tuple[int, str]]:
+    if not out.exists():
+        return []
+    return [(int(p), t) for p, t in (line.split() for line in out.read_text().splitlines())]
+
+
+def _wait_for(predicate, timeout=30.0, what=""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _stop(proc) -> str:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        output, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+    return output
+
+
+def test_second_scheduler_waits_then_takes_over(app, db, db_url, database, tmp_path):
+    out = tmp_path / "ticks.txt"
+    first = _spawn("scheduler", db_url, database.instance, out)
+    second = None
+    try:
+        _wait_for(lambda: any(p == first.pid for p, _ in _lines(out)), what="first scheduler")
+        second = _spawn("scheduler", db_url, database.instance, out)
+        # While the first is alive, the second runs nothing.
+        time.sleep(2.5)
+        assert first.poll() is None and second.poll() is None
+        assert all(p == first.pid for p, _ in _lines(out))
+
+        first.send_signal(signal.SIGKILL)  # dies without cleaning up
+        first.wait(timeout=10)
+        _wait_for(lambda: any(p == second.pid for p, _ in _lines(out)), what="takeover")
+
+        # The new scheduler also serves "run now" requests, for the period they name.
+        past = dt.datetime(2020, 1, 1, tzinfo=clock.UTC)
+        db.session.add(JobRequest(job_id="test.tick", scheduled_for=past, status="pending",
+                                  requested_at=clock.now()))
+        db.session.commit()
+        _wait_for(lambda: (past.isoformat() in {t for _, t in _lines(out)}), what="request")
+        second_output = _stop(second)
+    finally:
+        _stop(first)
+        if second is not None:
+            _stop(second)
+    assert "waiting to take over" in second_output
+    assert "lock acquired" in second_output
+
+    lines = _lines(out)
+    counts = collections.Counter(t for _, t in lines)
+    assert counts and max(counts.values()) == 1, "a period ran twice"
+    db.session.expire_all()
+    runs = db.session.execute(select(JobRun).where(JobRun.job_id == "test.tick")).scalars().all()
+    assert len(runs) == len({r.scheduled_for for r in runs}) >= len(counts) - 1
+    _wait_for(lambda: db.session.execute(
+        select(JobRequest.status)).scalar_one() == "done", 5, "request settled")
+
+
+def test_two_runners_race_for_the_same_periods(app, db, db_url, database, tmp_path):
+    out = tmp_path / "race.txt"
+    start = dt.datetime(2026, 1, 1, tzinfo=clock.UTC)
+    n = 25
+    procs = [_spawn("race", db_url, database.instance, out, n, start.isoformat())
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    lines = _lines(out)
+    counts = collections.Counter(t for _, t in lines)
+    assert len(counts) == n and set(counts.values()) == {1}, counts
+    db.session.expire_all()
+    assert db.session.execute(
+        select(func.count()).select_from(JobRun).where(JobRun.outcome == "ok")
+    ).scalar_one() == n

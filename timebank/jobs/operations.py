@@ -1,0 +1,117 @@
+"""Writes on job runs and requests. They flush, never commit: the scheduler's ``execute``,
+the CLI and the admin page are the boundaries that commit."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from timebank.accounts.models import Role
+from timebank.audit import operations as audit
+from timebank.core import clock
+from timebank.core.errors import Forbidden, NotFound
+from timebank.extensions import db
+from timebank.jobs.models import JobRequest, JobRun, RunOutcome
+
+
+def claim_run(job_id: str, scheduled_for: dt.datetime, origin: str,
+              requested_by_id: int | None, stale_before: dt.datetime) -> int | None:
+    """Start the run of ``job_id`` for a period: the id of the new run row, or None if the period
+    already ran or is running elsewhere.
+
+    The insert is the claim: ``UNIQUE(job_id, scheduled_for)`` lets exactly one of several
+    concurrent claimants through, on both databases. A period whose run failed or was skipped,
+    or whose runner died (a "running" row older than ``stale_before``), may be claimed again,
+    by a conditional update that, again, only one claimant wins.
+    """
+    now = clock.now()
+    try:
+        with db.session.begin_nested():
+            run = JobRun(job_id=job_id, scheduled_for=scheduled_for, started_at=now,
+                         outcome=RunOutcome.RUNNING.value, origin=origin,
+                         requested_by_id=requested_by_id, attempts=1)
+            db.session.add(run)
+        return run.id
+    except IntegrityError:
+        pass
+    result = db.session.execute(
+        update(JobRun)
+        .where(JobRun.job_id == job_id, JobRun.scheduled_for == scheduled_for,
+               or_(JobRun.outcome.in_([RunOutcome.FAILED.value, RunOutcome.SKIPPED.value]),
+                   (JobRun.outcome == RunOutcome.RUNNING.value)
+                   & (JobRun.started_at < stale_before)))
+        .values(outcome=RunOutcome.RUNNING.value, started_at=now, finished_at=None, error=None,
+                summary=None, attempts=JobRun.attempts + 1, origin=origin,
+                requested_by_id=requested_by_id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    return find_run(job_id, scheduled_for).id
+
+
+def find_run(job_id: str, scheduled_for: dt.datetime) -> JobRun | None:
+    return db.session.execute(
+        select(JobRun).where(JobRun.job_id == job_id, JobRun.scheduled_for == scheduled_for)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def finish_run(run_id: int, outcome: str, summary: str | None = None,
+               error: str | None = None) -> None:
+    db.session.execute(
+        update(JobRun).where(JobRun.id == run_id)
+        .values(outcome=outcome, finished_at=clock.now(), summary=summary,
+                error=error[:4000] if error else None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def request_run(actor, job_id: str, scheduled_for: dt.datetime) -> JobRequest:
+    """Queue a "run now" for the scheduler process (the web worker never runs the job)."""
+    from timebank import scheduler
+
+    if actor is not None and not actor.has_role(Role.DISTRICT_ADMIN):
+        raise Forbidden()
+    if scheduler.get_job(job_id) is None:
+        raise NotFound(_l("No such job."))
+    request = JobRequest(job_id=job_id, scheduled_for=scheduled_for,
+                         requested_by_id=actor.id if actor else None, requested_at=clock.now(),
+                         status="pending")
+    db.session.add(request)
+    db.session.flush()
+    audit.record(actor, "job.request", "job_request", request.id, job_id=job_id,
+                 scheduled_for=scheduled_for.isoformat())
+    return request
+
+
+def pending_request_ids(limit: int) -> list[int]:
+    return list(db.session.execute(
+        select(JobRequest.id).where(JobRequest.status == "pending")
+        .order_by(JobRequest.id).limit(limit)
+    ).scalars())
+
+
+def take_request(request_id: int) -> JobRequest | None:
+    """Mark a pending request taken; None if someone else took it first."""
+    result = db.session.execute(
+        update(JobRequest).where(JobRequest.id == request_id, JobRequest.status == "pending")
+        .values(status="taken", taken_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    return db.session.execute(
+        select(JobRequest).where(JobRequest.id == request_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def settle_request(request_id: int, run_id: int | None, result: str) -> None:
+    db.session.execute(
+        update(JobRequest).where(JobRequest.id == request_id)
+        .values(status="done", run_id=run_id, result=result[:32])
+        .execution_options(synchronize_session=False)
+    )
