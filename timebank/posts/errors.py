@@ -1,0 +1,43 @@
+"""Named rejections of the posts feature. ``code`` is stable: the API's clients branch on it."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from timebank.core.errors import Conflict, Forbidden, Invalid
+
+
+class PostFull(Conflict):
+    code = "post_full"
+    default_message = _l("There are no places left.")
+
+
+class AlreadyClaimed(Conflict):
+    code = "already_claimed"
+    default_message = _l("You have already claimed this.")
+
+
+class DeadlinePassed(Conflict):
+    code = "deadline_passed"
+    default_message = _l("The claim deadline has passed.")
+
+
+class PostClosed(Conflict):
+    code = "post_closed"
+    default_message = _l("This post is not open for claims.")
+
+
+class NotApproved(Forbidden):
+    default_message = _l("Only members whose reporting has been approved may claim posts.")
+
+
+class BadToken(Invalid):
+    default_message = _l("This QR code is not valid.")
+
+
+class TokenExpired(Invalid):
+    default_message = _l("This QR code has expired.")
+
+
+class NeedsReview(Conflict):
+    code = "needs_review"
+    default_message = _l("This record is flagged: look at the reason and confirm to verify it.")
