@@ -1,0 +1,609 @@
+"""Every write on the ledger: deposit, redeem, relay, reverse, family members and the rules.
+
+Operations take the acting user (None = the system: CLI, jobs, other features' operations that
+already checked), validate, write and flush; they never commit.
+
+How a transaction is written (``_append``), and why:
+
+1. The accounts involved are locked in id order (``SELECT ... FOR UPDATE`` on PostgreSQL; on
+   SQLite every writer already holds the database write lock from ``BEGIN IMMEDIATE``). A
+   balance read under the lock cannot change before the write, so two concurrent redemptions
+   cannot both spend the same minutes; id order means two writers never wait on each other in
+   a cycle. The CHECK constraint on the account row is the database's own backstop.
+2. The chain head row is locked last. It serialises writers of the hash chain, so the new
+   transaction's id (head + 1) and ``prev_hash`` are those of the chain's true predecessor.
+3. Account caches are updated (one statement per posting, returning the new balance), the
+   postings are inserted with ``balance_after``, then the transaction row. The row comes last
+   because on SQLite its insert trigger checks the postings' zero sum (see migration 0003).
+4. All of it runs in a SAVEPOINT: an exception anywhere leaves nothing behind, and a
+   duplicate idempotency key (a concurrent retry) is rolled back to the savepoint and answered
+   with the transaction that won.
+"""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from timebank.accounts.models import Role
+from timebank.audit import operations as audit
+from timebank.core import clock, settings
+from timebank.core.errors import Conflict, Forbidden, Invalid
+from timebank.extensions import db
+from timebank.ledger import rules
+from timebank.ledger.errors import (AlreadyReversed, InsufficientBalance, InvalidAmount,  # noqa: F401
+                                    RelayLimitExceeded, RelayNotAllowed)
+from timebank.ledger.hashing import GENESIS_HASH, transaction_hash
+from timebank.ledger.models import (OVERDRAFT_KINDS, Account, AccountKind, Beneficiary,
+                                    LedgerHead, Posting, Transaction, TxKind)
+from timebank.ledger.util import format_hours
+from timebank.members.models import Member
+from timebank.orgs.models import OrgKind, OrgNode
+
+__all__ = [
+    "deposit", "reverse", "redeem", "relay", "check_relay", "add_beneficiary",
+    "remove_beneficiary", "update_rules", "InvalidAmount", "InsufficientBalance",
+    "RelayNotAllowed", "RelayLimitExceeded", "AlreadyReversed",
+]
+
+ACCOUNTS = Account.__table__
+POSTINGS = Posting.__table__
+TRANSACTIONS = Transaction.__table__
+HEAD = LedgerHead.__table__
+
+#: One transaction moves at most this many minutes (a typo guard, and far from integer limits).
+MAX_MINUTES = 1_000_000
+MAX_REASON = 500
+MAX_BENEFICIARIES = 10
+
+#: (kind, member id) for member accounts, (kind, org node id) for the others.
+Ref = tuple[str, int]
+#: Accounts are created in this order, so two writers creating the same accounts never wait on
+#: each other in a cycle.
+_CREATE_ORDER = {AccountKind.ISSUANCE: 0, AccountKind.REDEMPTION: 1, AccountKind.POOL: 2,
+                 AccountKind.MEMBER: 3}
+
+
+@dataclasses.dataclass
+class _Locked:
+    """An account row read under its lock."""
+
+    id: int
+    kind: str
+    balance: int
+    allow_negative: bool
+
+
+# --- validation helpers ------------------------------------------------------------------------
+
+def _check_minutes(minutes) -> None:
+    # bool is an int subclass and floats are never amounts: only a true int passes.
+    if type(minutes) is not int or minutes <= 0 or minutes > MAX_MINUTES:
+        raise InvalidAmount(field="minutes")
+
+
+def _clean_reason(reason, required: bool) -> str:
+    text = (str(reason) if reason is not None else "").strip()
+    if required and not text:
+        raise Invalid(_l("Give a reason."), field="reason")
+    if len(text) > MAX_REASON:
+        raise Invalid(_l("The reason is too long (at most %(n)d characters).", n=MAX_REASON),
+                      field="reason")
+    return text
+
+
+def _district_id(community: OrgNode) -> int:
+    return community.ancestor_ids[0]
+
+
+def _key(prefix: str, idempotency_key: str | None) -> str:
+    key = f"{prefix}:{idempotency_key}" if idempotency_key else f"{prefix}:{uuid.uuid4().hex}"
+    if len(key) > 120:
+        raise Invalid(_l("The request key is too long."), field="idempotency_key")
+    return key
+
+
+# --- accounts and locks ------------------------------------------------------------------------
+
+def _ref_clause(ref: Ref):
+    kind, owner = ref
+    if kind == AccountKind.MEMBER:
+        return ACCOUNTS.c.member_id == owner
+    return and_(ACCOUNTS.c.kind == kind, ACCOUNTS.c.org_id == owner)
+
+
+def _insert_ignoring_conflicts(table):
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
+def _create_accounts(refs: list[Ref]) -> None:
+    now = clock.now()
+    for kind, owner in sorted(refs, key=lambda r: (_CREATE_ORDER[AccountKind(r[0])], r[1])):
+        is_member = kind == AccountKind.MEMBER
+        db.session.execute(_insert_ignoring_conflicts(ACCOUNTS).values(
+            kind=kind, member_id=owner if is_member else None,
+            org_id=None if is_member else owner, allow_negative=kind in OVERDRAFT_KINDS,
+            balance_minutes=0, service_minutes=0, created_at=now))
+
+
+def _lock_refs(refs: list[Ref]) -> dict[Ref, _Locked]:
+    """Lock (creating when missing) the accounts named by ``refs``, in id order."""
+    wanted = set(refs)
+    stmt = (select(ACCOUNTS.c.id, ACCOUNTS.c.kind, ACCOUNTS.c.member_id, ACCOUNTS.c.org_id,
+                   ACCOUNTS.c.balance_minutes, ACCOUNTS.c.allow_negative)
+            .where(or_(*[_ref_clause(r) for r in wanted]))
+            .order_by(ACCOUNTS.c.id).with_for_update())
+
+    def load() -> dict[Ref, _Locked]:
+        out = {}
+        for row in db.session.execute(stmt):
+            owner = row.member_id if row.kind == AccountKind.MEMBER else row.org_id
+            out[(row.kind, owner)] = _Locked(row.id, row.kind, row.balance_minutes,
+                                             bool(row.allow_negative))
+        return out
+
+    rows = load()
+    missing = wanted - rows.keys()
+    if missing:
+        _create_accounts(list(missing))
+        rows = load()
+    return rows
+
+
+def _lock_ids(ids) -> dict[int, _Locked]:
+    stmt = (select(ACCOUNTS.c.id, ACCOUNTS.c.kind, ACCOUNTS.c.balance_minutes,
+                   ACCOUNTS.c.allow_negative)
+            .where(ACCOUNTS.c.id.in_(sorted(set(ids)))).order_by(ACCOUNTS.c.id).with_for_update())
+    return {r.id: _Locked(r.id, r.kind, r.balance_minutes, bool(r.allow_negative))
+            for r in db.session.execute(stmt)}
+
+
+def _lock_head() -> tuple[int, str]:
+    stmt = select(HEAD.c.last_transaction_id, HEAD.c.last_hash).where(HEAD.c.id == 1)
+    row = db.session.execute(stmt.with_for_update()).first()
+    if row is None:
+        # First write (or the head row was lost): continue from the last transaction.
+        last = db.session.execute(select(TRANSACTIONS.c.id, TRANSACTIONS.c.hash)
+                                  .order_by(TRANSACTIONS.c.id.desc()).limit(1)).first()
+        db.session.execute(_insert_ignoring_conflicts(HEAD).values(
+            id=1, last_transaction_id=last.id if last else 0,
+            last_hash=last.hash if last else GENESIS_HASH))
+        row = db.session.execute(stmt.with_for_update()).first()
+    return int(row.last_transaction_id), row.last_hash
+
+
+# --- writing a transaction ---------------------------------------------------------------------
+
+def _apply(account_id: int, amount: int, service: int) -> int:
+    """Add to an account's cached figures; returns the new balance."""
+    values = {"balance_minutes": ACCOUNTS.c.balance_minutes + amount}
+    if service:
+        values["service_minutes"] = ACCOUNTS.c.service_minutes + service
+    stmt = (update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(**values)
+            .returning(ACCOUNTS.c.balance_minutes))
+    return int(db.session.execute(stmt).scalar_one())
+
+
+def _append(*, kind: TxKind, legs: list[tuple[_Locked, int]], actor, reason: str, key: str,
+            source_type: str | None = None, source_id: int | None = None,
+            reverses_id: int | None = None, beneficiary_id: int | None = None,
+            service_account_id: int | None = None, service_minutes: int = 0) -> int:
+    """Write one balanced transaction on locked accounts; returns its id."""
+    legs = [(acct, amount) for acct, amount in legs if amount != 0]
+    if len(legs) < 2 or sum(amount for _, amount in legs) != 0:
+        raise AssertionError(f"unbalanced ledger transaction: {legs}")
+    if len({acct.id for acct, _ in legs}) != len(legs):
+        raise AssertionError("an account appears twice in one transaction")
+    for acct, amount in legs:
+        if not acct.allow_negative and acct.balance + amount < 0:
+            raise InsufficientBalance()
+
+    last_id, prev_hash = _lock_head()
+    tx_id = last_id + 1
+    now = clock.now()
+    actor_id = actor.id if actor is not None else None
+    tx_hash = transaction_hash(
+        id=tx_id, kind=str(kind), created_at=now, actor_id=actor_id, reason=reason,
+        source_type=source_type, source_id=source_id, idempotency_key=key,
+        reverses_id=reverses_id, beneficiary_id=beneficiary_id,
+        service_account_id=service_account_id, service_minutes=service_minutes,
+        postings=[(acct.id, amount) for acct, amount in legs], prev_hash=prev_hash)
+
+    rows = []
+    for acct, amount in legs:
+        service = service_minutes if acct.id == service_account_id else 0
+        rows.append({"transaction_id": tx_id, "account_id": acct.id, "amount": amount,
+                     "balance_after": _apply(acct.id, amount, service)})
+    if service_minutes and service_account_id not in {acct.id for acct, _ in legs}:
+        _apply(service_account_id, 0, service_minutes)
+    db.session.execute(insert(POSTINGS), rows)
+    db.session.execute(insert(TRANSACTIONS).values(
+        id=tx_id, kind=str(kind), created_at=now, actor_id=actor_id, reason=reason,
+        source_type=source_type, source_id=source_id, idempotency_key=key,
+        reverses_id=reverses_id, beneficiary_id=beneficiary_id,
+        service_account_id=service_account_id, service_minutes=service_minutes,
+        prev_hash=prev_hash, hash=tx_hash))
+    db.session.execute(update(HEAD).where(HEAD.c.id == 1)
+                       .values(last_transaction_id=tx_id, last_hash=tx_hash))
+    return tx_id
+
+
+def _by_key(key: str) -> Transaction | None:
+    return db.session.execute(
+        select(Transaction).where(Transaction.idempotency_key == key)).scalar_one_or_none()
+
+
+def _idempotent(key: str, kind: TxKind, write: Callable[[], int]) -> Transaction:
+    """The transaction stored under ``key``, written by ``write`` when there is none yet."""
+    existing = _by_key(key)
+    if existing is None:
+        try:
+            with db.session.begin_nested():
+                tx_id = write()
+        except IntegrityError:
+            # A concurrent writer stored the same key first (PostgreSQL; on SQLite writers are
+            # serialised and the lookup above finds it). Anything else is a real error.
+            existing = _by_key(key)
+            if existing is None:
+                raise
+        else:
+            return db.session.get(Transaction, tx_id)
+    if existing.kind != kind:
+        raise Conflict(_l("This request key was already used for another kind of entry."))
+    return existing
+
+
+# --- deposit -----------------------------------------------------------------------------------
+
+def deposit(actor, member: Member, minutes: int, *, source_type: str, source_id: int,
+            reason: str, group: bool = False) -> Transaction:
+    """Credit verified service to a member (时间存储), exactly once per source record.
+
+    Debits the district's issuance account. Minutes that would take the member's balance above
+    the storage cap go to the member's community pool, and with the rule "group service may only
+    be donated" group service goes to the pool entirely; the member's verified service minutes
+    count the full amount either way.
+    """
+    _check_minutes(minutes)
+    if not isinstance(source_type, str) or not source_type or len(source_type) > 32 \
+            or ":" in source_type:
+        raise Invalid(_l("Name the source of the deposit."), field="source_type")
+    if type(source_id) is not int:
+        raise Invalid(_l("Name the source of the deposit."), field="source_id")
+    if actor is not None and not actor.is_staff:
+        raise Forbidden()
+    reason = _clean_reason(reason, required=False)
+    community = member.community
+    refs = {
+        "issuance": (AccountKind.ISSUANCE.value, _district_id(community)),
+        "pool": (AccountKind.POOL.value, community.id),
+        "member": (AccountKind.MEMBER.value, member.id),
+    }
+
+    def write() -> int:
+        locked = _lock_refs(list(refs.values()))
+        account = locked[refs["member"]]
+        current = rules.current()
+        if group and current.group_service_donate_only:
+            to_member = 0
+        else:
+            to_member = min(minutes, max(0, current.storage_cap_minutes - account.balance))
+        return _append(
+            kind=TxKind.DEPOSIT, actor=actor, reason=reason,
+            key=f"deposit:{source_type}:{source_id}", source_type=source_type,
+            source_id=source_id, service_account_id=account.id, service_minutes=minutes,
+            legs=[(locked[refs["issuance"]], -minutes), (account, to_member),
+                  (locked[refs["pool"]], minutes - to_member)])
+
+    return _idempotent(f"deposit:{source_type}:{source_id}", TxKind.DEPOSIT, write)
+
+
+# --- reversal ----------------------------------------------------------------------------------
+
+def _communities_of_accounts(account_ids) -> list[OrgNode]:
+    """The communities whose staff answer for these accounts (members' and pools')."""
+    ids = set(db.session.execute(
+        select(Member.community_id).join(Account, Account.member_id == Member.id)
+        .where(Account.id.in_(account_ids))).scalars())
+    ids |= set(db.session.execute(
+        select(Account.org_id).where(Account.id.in_(account_ids),
+                                     Account.kind == AccountKind.POOL)).scalars())
+    return list(db.session.execute(select(OrgNode).where(OrgNode.id.in_(ids))).scalars())
+
+
+def can_reverse(user, transaction: Transaction) -> bool:
+    """Staff managing every community the transaction touches (district admins: all)."""
+    if transaction.kind == TxKind.REVERSAL or not user.is_authenticated or not user.is_staff:
+        return False
+    account_ids = [p.account_id for p in transaction.postings]
+    if transaction.service_account_id:
+        account_ids.append(transaction.service_account_id)
+    return all(user.manages(c) for c in _communities_of_accounts(account_ids))
+
+
+def reverse(actor, transaction: Transaction, reason: str) -> Transaction:
+    """Negate ``transaction`` exactly (the only way to correct the ledger).
+
+    Idempotent: there is at most one reversal per original, and reversing again returns it.
+    Reversing a deposit also lowers the member's verified service minutes. A reversal that
+    would overdraw an account (the hours were already spent) is refused.
+    """
+    reason = _clean_reason(reason, required=True)
+    if transaction.kind == TxKind.REVERSAL:
+        raise AlreadyReversed()
+    if actor is not None and not can_reverse(actor, transaction):
+        raise Forbidden()
+    key = f"reversal:{transaction.id}"
+
+    def write() -> int:
+        original = db.session.execute(
+            select(POSTINGS.c.account_id, POSTINGS.c.amount)
+            .where(POSTINGS.c.transaction_id == transaction.id)).all()
+        locked = _lock_ids([r.account_id for r in original])
+        legs = [(locked[r.account_id], -r.amount) for r in original]
+        for acct, amount in legs:
+            if not acct.allow_negative and acct.balance + amount < 0:
+                raise InsufficientBalance(_l(
+                    "Cannot reverse: %(hours)s hours of it have already been spent.",
+                    hours=format_hours(-(acct.balance + amount))))
+        return _append(
+            kind=TxKind.REVERSAL, actor=actor, reason=reason, key=key,
+            source_type=transaction.source_type, source_id=transaction.source_id,
+            reverses_id=transaction.id, service_account_id=transaction.service_account_id,
+            service_minutes=-transaction.service_minutes, legs=legs)
+
+    return _idempotent(key, TxKind.REVERSAL, write)
+
+
+# --- redemption --------------------------------------------------------------------------------
+
+def _insufficient(balance: int, minutes: int) -> InsufficientBalance:
+    return InsufficientBalance(_l(
+        "Not enough hours: the balance is %(balance)s hours, %(amount)s hours are needed.",
+        balance=format_hours(balance), amount=format_hours(minutes)), field="minutes")
+
+
+def redeem(actor, member: Member, minutes: int, *, beneficiary: Beneficiary | None = None,
+           reason: str, idempotency_key: str | None = None) -> Transaction:
+    """Staff record that a member (or a registered family member) received a service paid in
+    hours (服务回馈)."""
+    _check_minutes(minutes)
+    reason = _clean_reason(reason, required=True)
+    if actor is not None and not member.community.can_manage(actor):
+        raise Forbidden()
+    if beneficiary is not None and (beneficiary.member_id != member.id or not beneficiary.active):
+        raise Invalid(_l("Choose one of the member's registered family members."),
+                      field="beneficiary")
+    member_ref = (AccountKind.MEMBER.value, member.id)
+    sink_ref = (AccountKind.REDEMPTION.value, _district_id(member.community))
+
+    def write() -> int:
+        locked = _lock_refs([member_ref, sink_ref])
+        account = locked[member_ref]
+        if account.balance < minutes:
+            raise _insufficient(account.balance, minutes)
+        return _append(kind=TxKind.REDEMPTION, actor=actor, reason=reason, key=key,
+                       beneficiary_id=beneficiary.id if beneficiary else None,
+                       legs=[(account, -minutes), (locked[sink_ref], minutes)])
+
+    key = _key("redemption", idempotency_key)
+    return _idempotent(key, TxKind.REDEMPTION, write)
+
+
+# --- relay -------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class RelayPreview:
+    """What a relay would do, for the confirmation page."""
+
+    minutes: int
+    to_recipient: int
+    to_pool: int
+    balance_after: int
+    relayed_this_year: int
+    yearly_limit: int
+
+
+def relayed_this_year(account_id: int) -> int:
+    """Minutes relayed out of an account in the current local calendar year (reversed relays
+    do not count)."""
+    start, end = clock.local_year_bounds(clock.today().year)
+    reversal = Transaction.__table__.alias("reversal")
+    stmt = (select(func.coalesce(func.sum(-POSTINGS.c.amount), 0))
+            .select_from(POSTINGS.join(TRANSACTIONS,
+                                       TRANSACTIONS.c.id == POSTINGS.c.transaction_id))
+            .where(POSTINGS.c.account_id == account_id, POSTINGS.c.amount < 0,
+                   TRANSACTIONS.c.kind == TxKind.RELAY.value,
+                   TRANSACTIONS.c.created_at >= start, TRANSACTIONS.c.created_at < end,
+                   ~select(reversal.c.id).where(reversal.c.reverses_id == TRANSACTIONS.c.id)
+                   .exists()))
+    return int(db.session.execute(stmt).scalar_one())
+
+
+def _check_recipient(actor, from_member: Member, to_member: Member | None,
+                     to_pool_community: OrgNode | None, current: rules.Rules) -> None:
+    if actor is not None and actor.id != from_member.user_id:
+        raise Forbidden()
+    if (to_member is None) == (to_pool_community is None):
+        raise Invalid(_l("Choose one recipient: a member or a community pool."), field="target")
+    district = _district_id(from_member.community)
+    if to_member is not None:
+        if current.relay_recipients == rules.RECIPIENTS_POOLS:
+            raise RelayNotAllowed(_l("Hours may only be relayed to a community pool."),
+                                  field="target")
+        if to_member.id == from_member.id:
+            raise RelayNotAllowed(_l("You cannot relay hours to yourself."), field="phone")
+        if not to_member.is_approved:
+            raise RelayNotAllowed(_l("The recipient is not an approved member."), field="phone")
+        if _district_id(to_member.community) != district:
+            raise RelayNotAllowed(_l("The recipient is in another district."), field="phone")
+        if (current.relay_recipients == rules.RECIPIENTS_SAME_COMMUNITY
+                and to_member.community_id != from_member.community_id):
+            raise RelayNotAllowed(_l("Hours may only be relayed within your own community."),
+                                  field="phone")
+    else:
+        if to_pool_community.kind != OrgKind.COMMUNITY or not to_pool_community.active:
+            raise RelayNotAllowed(_l("Choose a community pool."), field="community")
+        if _district_id(to_pool_community) != district:
+            raise RelayNotAllowed(_l("The pool is in another district."), field="community")
+        if (current.relay_recipients == rules.RECIPIENTS_SAME_COMMUNITY
+                and to_pool_community.id != from_member.community_id):
+            raise RelayNotAllowed(_l("Hours may only be relayed to your own community's pool."),
+                                  field="community")
+
+
+def _check_relay_amount(account_id: int, balance: int, minutes: int,
+                        current: rules.Rules) -> int:
+    if balance < minutes:
+        raise _insufficient(balance, minutes)
+    used = relayed_this_year(account_id)
+    limit = current.relay_yearly_limit_minutes
+    if limit > 0 and used + minutes > limit:
+        raise RelayLimitExceeded(_l(
+            "The yearly relay limit is %(limit)s hours; you can relay %(left)s more hours "
+            "this year.", limit=format_hours(limit), left=format_hours(max(0, limit - used))),
+            field="minutes")
+    return used
+
+
+def check_relay(actor, from_member: Member, minutes: int, *, to_member: Member | None = None,
+                to_pool_community: OrgNode | None = None) -> RelayPreview:
+    """Apply every rule of :func:`relay` without writing (for the confirmation step)."""
+    _check_minutes(minutes)
+    current = rules.current()
+    _check_recipient(actor, from_member, to_member, to_pool_community, current)
+    src = db.session.execute(select(ACCOUNTS.c.id, ACCOUNTS.c.balance_minutes)
+                             .where(ACCOUNTS.c.member_id == from_member.id)).first()
+    if src is None:
+        raise _insufficient(0, minutes)
+    balance = src.balance_minutes
+    used = _check_relay_amount(src.id, balance, minutes, current)
+    to_recipient, to_pool = minutes, 0
+    if to_member is not None:
+        dst = db.session.execute(select(ACCOUNTS.c.balance_minutes)
+                                 .where(ACCOUNTS.c.member_id == to_member.id)).scalar() or 0
+        to_recipient = min(minutes, max(0, current.storage_cap_minutes - dst))
+        to_pool = minutes - to_recipient
+    return RelayPreview(minutes, to_recipient, to_pool, balance - minutes, used,
+                        current.relay_yearly_limit_minutes)
+
+
+def relay(actor, from_member: Member, minutes: int, *, to_member: Member | None = None,
+          to_pool_community: OrgNode | None = None, reason: str,
+          idempotency_key: str | None = None) -> Transaction:
+    """A member passes hours to another member or to a community pool (爱心接力).
+
+    The regional rules apply: who may receive, the yearly relay limit, and the recipient's
+    storage cap (minutes above it go to the recipient's community pool). Lowers the giver's
+    balance, never their verified service minutes.
+    """
+    _check_minutes(minutes)
+    reason = _clean_reason(reason, required=False)
+    _check_recipient(actor, from_member, to_member, to_pool_community, rules.current())
+    from_ref = (AccountKind.MEMBER.value, from_member.id)
+    if to_member is not None:
+        to_ref = (AccountKind.MEMBER.value, to_member.id)
+        overflow_ref = (AccountKind.POOL.value, to_member.community_id)
+        refs = [from_ref, to_ref, overflow_ref]
+    else:
+        to_ref = (AccountKind.POOL.value, to_pool_community.id)
+        overflow_ref = None
+        refs = [from_ref, to_ref]
+
+    def write() -> int:
+        locked = _lock_refs(refs)
+        current = rules.current()
+        src = locked[from_ref]
+        # Checked under the giver's lock: concurrent relays by one member cannot both pass.
+        _check_relay_amount(src.id, src.balance, minutes, current)
+        dst = locked[to_ref]
+        to_recipient = minutes
+        if overflow_ref is not None:
+            to_recipient = min(minutes, max(0, current.storage_cap_minutes - dst.balance))
+        legs = [(src, -minutes), (dst, to_recipient)]
+        if overflow_ref is not None:
+            legs.append((locked[overflow_ref], minutes - to_recipient))
+        return _append(kind=TxKind.RELAY, actor=actor, reason=reason, key=key, legs=legs)
+
+    key = _key(f"relay:{from_member.id}", idempotency_key)
+    return _idempotent(key, TxKind.RELAY, write)
+
+
+# --- family members ----------------------------------------------------------------------------
+
+def can_manage_beneficiaries(user, member: Member) -> bool:
+    return user.is_authenticated and (user.id == member.user_id or member.can_manage(user))
+
+
+def add_beneficiary(actor, member: Member, name: str, relation: str) -> Beneficiary:
+    if actor is not None and not can_manage_beneficiaries(actor, member):
+        raise Forbidden()
+    name = (name or "").strip()
+    relation = (relation or "").strip()
+    if not name or len(name) > 50:
+        raise Invalid(_l("A name of 1-50 characters is required."), field="name")
+    if not relation or len(relation) > 20:
+        raise Invalid(_l("Give the relation (1-20 characters)."), field="relation")
+    active = db.session.execute(
+        select(func.count()).select_from(Beneficiary)
+        .where(Beneficiary.member_id == member.id, Beneficiary.active.is_(True))).scalar_one()
+    if active >= MAX_BENEFICIARIES:
+        raise Invalid(_l("At most %(n)d family members can be registered.",
+                         n=MAX_BENEFICIARIES), field="name")
+    beneficiary = Beneficiary(member_id=member.id, name=name, relation=relation, active=True,
+                              created_at=clock.now(),
+                              created_by_id=actor.id if actor is not None else None)
+    db.session.add(beneficiary)
+    db.session.flush()
+    return beneficiary
+
+
+def remove_beneficiary(actor, beneficiary: Beneficiary) -> None:
+    """Removed family members stay on old redemptions but cannot be chosen again."""
+    if actor is not None and not can_manage_beneficiaries(actor, beneficiary.member):
+        raise Forbidden()
+    beneficiary.active = False
+    db.session.flush()
+
+
+# --- regional rules ----------------------------------------------------------------------------
+
+def can_edit_rules(user) -> bool:
+    return user.is_authenticated and any(
+        ra.role == Role.DISTRICT_ADMIN and ra.org.active for ra in user.roles)
+
+
+def update_rules(actor, *, storage_cap_minutes: int, relay_recipients: str,
+                 relay_yearly_limit_minutes: int, group_service_donate_only: bool) -> None:
+    if actor is not None and not can_edit_rules(actor):
+        raise Forbidden()
+    if type(storage_cap_minutes) is not int or storage_cap_minutes <= 0:
+        raise Invalid(_l("The storage cap must be a positive number of hours."),
+                      field="storage_cap")
+    if type(relay_yearly_limit_minutes) is not int or relay_yearly_limit_minutes < 0:
+        raise Invalid(_l("The yearly relay limit cannot be negative."), field="relay_limit")
+    if relay_recipients not in rules.RECIPIENT_CHOICES:
+        raise Invalid(_l("Choose who may receive relayed hours."), field="relay_recipients")
+    new = {
+        rules.STORAGE_CAP: storage_cap_minutes,
+        rules.RELAY_RECIPIENTS: relay_recipients,
+        rules.RELAY_YEARLY_LIMIT: relay_yearly_limit_minutes,
+        rules.GROUP_DONATE_ONLY: bool(group_service_donate_only),
+    }
+    old = dataclasses.asdict(rules.current())
+    changes = {}
+    for key, value in new.items():
+        short = key.split(".", 1)[1]
+        if old[short] != value:
+            settings.put(actor, key, value)
+            changes[short] = [old[short], value]
+    if changes:
+        audit.record(actor, "ledger.rules", "settings", None, **changes)

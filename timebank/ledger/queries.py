@@ -1,0 +1,543 @@
+"""Reads of the ledger: a member's figures and statement, service minutes for rankings, totals
+for staff, and :func:`verify`, which checks every guarantee against the stored rows."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections import defaultdict
+
+from sqlalchemy import and_, func, select
+
+from timebank.extensions import db
+from timebank.ledger.hashing import GENESIS_HASH, transaction_hash
+from timebank.ledger.models import (Account, AccountKind, Beneficiary, LedgerHead, Posting,
+                                    Transaction, TxKind)
+from timebank.members.models import Member
+from timebank.orgs.models import OrgKind, OrgNode
+
+ACCOUNTS = Account.__table__
+POSTINGS = Posting.__table__
+TRANSACTIONS = Transaction.__table__
+
+
+# --- a member's figures and statement ----------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    #: What the member can redeem or relay.
+    balance_minutes: int
+    #: Verified service (deposits minus their reversals); never lowered by relays/redemptions.
+    service_minutes: int
+
+
+def member_figures(member: Member | int) -> Figures:
+    """O(1): the cached figures on the member's account row."""
+    member_id = member if isinstance(member, int) else member.id
+    row = db.session.execute(
+        select(ACCOUNTS.c.balance_minutes, ACCOUNTS.c.service_minutes)
+        .where(ACCOUNTS.c.member_id == member_id)).first()
+    return Figures(int(row[0]), int(row[1])) if row else Figures(0, 0)
+
+
+def account_for_member(member: Member | int) -> Account | None:
+    member_id = member if isinstance(member, int) else member.id
+    return db.session.execute(
+        select(Account).where(Account.member_id == member_id)).scalar_one_or_none()
+
+
+def pool_account(community: OrgNode) -> Account | None:
+    return db.session.execute(select(Account).where(
+        Account.kind == AccountKind.POOL, Account.org_id == community.id)).scalar_one_or_none()
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One line of a statement: a posting on the account and what its transaction was."""
+
+    posting_id: int
+    transaction_id: int
+    at: dt.datetime
+    kind: str
+    reason: str
+    amount: int
+    balance_after: int
+    #: Who the minutes came from / went to (other members and pools; system accounts omitted).
+    counterparties: tuple[str, ...]
+    beneficiary: str | None
+    reverses_id: int | None
+    reversed_by_id: int | None
+    source_type: str | None
+    source_id: int | None
+
+    @property
+    def kind_enum(self) -> TxKind:
+        return TxKind(self.kind)
+
+
+@dataclasses.dataclass
+class StatementPage:
+    """A page of entries, newest first (the attributes the ``pager`` macro reads)."""
+
+    items: list[Entry]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def account_labels(account_ids) -> dict[int, str]:
+    """Display names: members by name, pools by community name; system accounts by kind."""
+    from timebank.accounts.models import User
+
+    out: dict[int, str] = {}
+    if not account_ids:
+        return out
+    rows = db.session.execute(
+        select(Account.id, Account.kind, User.name, OrgNode.name)
+        .outerjoin(Member, Member.id == Account.member_id)
+        .outerjoin(User, User.id == Member.user_id)
+        .outerjoin(OrgNode, OrgNode.id == Account.org_id)
+        .where(Account.id.in_(set(account_ids)))).all()
+    for acct_id, kind, user_name, org_name in rows:
+        if kind == AccountKind.MEMBER:
+            out[acct_id] = user_name
+        elif kind == AccountKind.POOL:
+            out[acct_id] = f"{org_name} · {AccountKind.POOL.label}"
+        else:
+            out[acct_id] = AccountKind(kind).label
+    return out
+
+
+def account_statement(account_id: int | None, page: int = 1, per_page: int = 20) -> StatementPage:
+    """Postings of one account, newest first, each with the balance after it."""
+    page = max(1, int(page))
+    per_page = max(1, min(int(per_page), 500))
+    if account_id is None:
+        return StatementPage([], page, per_page, 0)
+    total = db.session.execute(select(func.count()).select_from(POSTINGS)
+                               .where(POSTINGS.c.account_id == account_id)).scalar_one()
+    rows = db.session.execute(
+        select(POSTINGS.c.id, POSTINGS.c.transaction_id, POSTINGS.c.amount,
+               POSTINGS.c.balance_after, Transaction.created_at, Transaction.kind,
+               Transaction.reason, Transaction.reverses_id, Transaction.beneficiary_id,
+               Transaction.source_type, Transaction.source_id)
+        .join(Transaction, Transaction.id == POSTINGS.c.transaction_id)
+        .where(POSTINGS.c.account_id == account_id)
+        .order_by(POSTINGS.c.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+    tx_ids = [r.transaction_id for r in rows]
+    others: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    reversed_by: dict[int, int] = {}
+    beneficiaries: dict[int, str] = {}
+    if tx_ids:
+        for tx_id, acct, amount in db.session.execute(
+                select(POSTINGS.c.transaction_id, POSTINGS.c.account_id, POSTINGS.c.amount)
+                .where(POSTINGS.c.transaction_id.in_(tx_ids),
+                       POSTINGS.c.account_id != account_id)):
+            others[tx_id].append((acct, amount))
+        reversed_by = dict(db.session.execute(
+            select(Transaction.reverses_id, Transaction.id)
+            .where(Transaction.reverses_id.in_(tx_ids))).all())
+        ben_ids = {r.beneficiary_id for r in rows if r.beneficiary_id}
+        if ben_ids:
+            beneficiaries = {b.id: f"{b.name}（{b.relation}）" for b in db.session.execute(
+                select(Beneficiary).where(Beneficiary.id.in_(ben_ids))).scalars()}
+    system = {a.id for a in db.session.execute(
+        select(ACCOUNTS.c.id).where(ACCOUNTS.c.kind.in_(
+            [AccountKind.ISSUANCE.value, AccountKind.REDEMPTION.value])))}
+    labels = account_labels({a for legs in others.values() for a, _ in legs} - system)
+    items = []
+    for r in rows:
+        # The other side: accounts moving the opposite way (a member's deposit shows no
+        # counterparty; a relay shows the recipient or the giver).
+        names = tuple(labels[a] for a, amount in others.get(r.transaction_id, ())
+                      if a in labels and (amount > 0) != (r.amount > 0))
+        items.append(Entry(
+            posting_id=r.id, transaction_id=r.transaction_id, at=r.created_at, kind=r.kind,
+            reason=r.reason, amount=int(r.amount), balance_after=int(r.balance_after),
+            counterparties=names, beneficiary=beneficiaries.get(r.beneficiary_id),
+            reverses_id=r.reverses_id, reversed_by_id=reversed_by.get(r.transaction_id),
+            source_type=r.source_type, source_id=r.source_id))
+    return StatementPage(items, page, per_page, total)
+
+
+def statement(member: Member | int, page: int = 1, per_page: int = 20) -> StatementPage:
+    """The member's statement, newest first, with the running balance after each entry."""
+    member_id = member if isinstance(member, int) else member.id
+    account_id = db.session.execute(
+        select(ACCOUNTS.c.id).where(ACCOUNTS.c.member_id == member_id)).scalar()
+    return account_statement(account_id, page, per_page)
+
+
+def all_entries(account_id: int | None, batch: int = 500):
+    """Every entry of an account, newest first (for exports)."""
+    page = 1
+    while True:
+        chunk = account_statement(account_id, page, batch)
+        yield from chunk.items
+        if not chunk.has_next:
+            return
+        page += 1
+
+
+# --- figures for other features ----------------------------------------------------------------
+
+def service_minutes(member_ids=None, start: dt.datetime | None = None,
+                    end: dt.datetime | None = None) -> dict[int, int]:
+    """Verified service minutes (deposits minus reversals of deposits) per member, counting
+    transactions whose time is in [start, end). Members asked for but without service get 0."""
+    stmt = (select(Account.member_id, func.sum(Transaction.service_minutes))
+            .join(Account, Account.id == Transaction.service_account_id)
+            .where(Transaction.service_minutes != 0)
+            .group_by(Account.member_id))
+    if member_ids is not None:
+        member_ids = list(member_ids)
+        if not member_ids:
+            return {}
+        stmt = stmt.where(Account.member_id.in_(member_ids))
+    if start is not None:
+        stmt = stmt.where(Transaction.created_at >= start)
+    if end is not None:
+        stmt = stmt.where(Transaction.created_at < end)
+    out = {int(m): int(total) for m, total in db.session.execute(stmt)}
+    if member_ids is not None:
+        for m in member_ids:
+            out.setdefault(m, 0)
+    return out
+
+
+def deposit_for(source_type: str, source_id: int) -> Transaction | None:
+    """The deposit made for a source record, if any (check ``reversed_by`` for a reversal)."""
+    return db.session.execute(select(Transaction).where(
+        Transaction.idempotency_key == f"deposit:{source_type}:{source_id}")).scalar_one_or_none()
+
+
+def beneficiaries(member: Member, active_only: bool = True) -> list[Beneficiary]:
+    stmt = select(Beneficiary).where(Beneficiary.member_id == member.id)
+    if active_only:
+        stmt = stmt.where(Beneficiary.active.is_(True))
+    return list(db.session.execute(stmt.order_by(Beneficiary.id)).scalars())
+
+
+# --- totals for staff --------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class CommunityTotals:
+    community: OrgNode
+    members: int = 0
+    balance_minutes: int = 0
+    service_minutes: int = 0
+    pool_minutes: int = 0
+
+
+@dataclasses.dataclass
+class StreetTotals:
+    street: OrgNode
+    communities: list[CommunityTotals]
+
+    @property
+    def members(self) -> int:
+        return sum(c.members for c in self.communities)
+
+    @property
+    def balance_minutes(self) -> int:
+        return sum(c.balance_minutes for c in self.communities)
+
+    @property
+    def service_minutes(self) -> int:
+        return sum(c.service_minutes for c in self.communities)
+
+    @property
+    def pool_minutes(self) -> int:
+        return sum(c.pool_minutes for c in self.communities)
+
+
+def totals(root: OrgNode) -> list[StreetTotals]:
+    """Member balances, service and pool per community under ``root``, grouped by street."""
+    communities = list(db.session.execute(
+        select(OrgNode).where(OrgNode.path.like(f"{root.path}%"),
+                              OrgNode.kind == OrgKind.COMMUNITY)
+        .order_by(OrgNode.path)).scalars())
+    by_id = {c.id: CommunityTotals(c) for c in communities}
+    if by_id:
+        for cid, n, bal, svc in db.session.execute(
+                select(Member.community_id, func.count(Account.id),
+                       func.coalesce(func.sum(Account.balance_minutes), 0),
+                       func.coalesce(func.sum(Account.service_minutes), 0))
+                .join(Account, Account.member_id == Member.id)
+                .where(Member.community_id.in_(by_id)).group_by(Member.community_id)):
+            t = by_id[cid]
+            t.members, t.balance_minutes, t.service_minutes = int(n), int(bal), int(svc)
+        for org_id, bal in db.session.execute(
+                select(Account.org_id, Account.balance_minutes)
+                .where(Account.kind == AccountKind.POOL, Account.org_id.in_(by_id))):
+            by_id[org_id].pool_minutes = int(bal)
+    streets: dict[int, StreetTotals] = {}
+    for c in communities:
+        street = c.parent
+        streets.setdefault(street.id, StreetTotals(street, [])).communities.append(by_id[c.id])
+    return list(streets.values())
+
+
+def system_totals(district: OrgNode) -> dict[str, int]:
+    """Hours issued (minus the issuance balance) and redeemed in a district."""
+    rows = dict(db.session.execute(
+        select(Account.kind, Account.balance_minutes)
+        .where(Account.org_id == district.id,
+               Account.kind.in_([AccountKind.ISSUANCE.value,
+                                 AccountKind.REDEMPTION.value]))).all())
+    return {"issued": -int(rows.get(AccountKind.ISSUANCE.value, 0)),
+            "redeemed": int(rows.get(AccountKind.REDEMPTION.value, 0))}
+
+
+def community_members(community: OrgNode, page: int, per_page: int):
+    """Members of a community with their figures, by name (a ``db.paginate`` page)."""
+    from timebank.accounts.models import User
+
+    stmt = (select(Member, Account.balance_minutes, Account.service_minutes)
+            .join(User, User.id == Member.user_id)
+            .outerjoin(Account, Account.member_id == Member.id)
+            .where(Member.community_id == community.id)
+            .order_by(User.name, Member.id))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    transaction_id: int | None = None
+    account_id: int | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.transaction_id is not None:
+            where.append(f"transaction {self.transaction_id}")
+        if self.account_id is not None:
+            where.append(f"account {self.account_id}")
+        return f"[{self.code}] {', '.join(where) + ': ' if where else ''}{self.message}"
+
+
+@dataclasses.dataclass
+class Counts:
+    transactions: int
+    postings: int
+    accounts: int
+
+
+def counts() -> Counts:
+    def n(table) -> int:
+        return int(db.session.execute(select(func.count()).select_from(table)).scalar_one())
+
+    return Counts(n(TRANSACTIONS), n(POSTINGS), n(ACCOUNTS))
+
+
+def _check_sums(problems: list[Problem]) -> None:
+    for tx_id, total, n in db.session.execute(
+            select(POSTINGS.c.transaction_id, func.sum(POSTINGS.c.amount), func.count())
+            .group_by(POSTINGS.c.transaction_id)
+            .having((func.sum(POSTINGS.c.amount) != 0) | (func.count() < 2))):
+        problems.append(Problem("unbalanced", f"{n} postings sum to {total} minutes, not 0",
+                                transaction_id=tx_id))
+    for (tx_id,) in db.session.execute(
+            select(TRANSACTIONS.c.id).where(~select(POSTINGS.c.id).where(
+                POSTINGS.c.transaction_id == TRANSACTIONS.c.id).exists())):
+        problems.append(Problem("no_postings", "has no postings", transaction_id=tx_id))
+    for (tx_id,) in db.session.execute(
+            select(POSTINGS.c.transaction_id.distinct()).where(~select(TRANSACTIONS.c.id).where(
+                TRANSACTIONS.c.id == POSTINGS.c.transaction_id).exists())):
+        problems.append(Problem("orphan_postings", "postings name a transaction that does not "
+                                "exist", transaction_id=tx_id))
+    total = db.session.execute(select(func.coalesce(func.sum(POSTINGS.c.amount), 0))).scalar()
+    if total != 0:
+        problems.append(Problem("global_unbalanced", f"all postings sum to {total} minutes"))
+    total = db.session.execute(
+        select(func.coalesce(func.sum(ACCOUNTS.c.balance_minutes), 0))).scalar()
+    if total != 0:
+        problems.append(Problem("global_balances", f"all account balances sum to {total}"))
+
+
+def _check_balances(problems: list[Problem]) -> None:
+    sums = (select(POSTINGS.c.account_id, func.sum(POSTINGS.c.amount).label("total"))
+            .group_by(POSTINGS.c.account_id).subquery())
+    for acct_id, stored, total in db.session.execute(
+            select(ACCOUNTS.c.id, ACCOUNTS.c.balance_minutes, func.coalesce(sums.c.total, 0))
+            .outerjoin(sums, sums.c.account_id == ACCOUNTS.c.id)
+            .where(ACCOUNTS.c.balance_minutes != func.coalesce(sums.c.total, 0))):
+        problems.append(Problem("balance_mismatch", f"stored balance {stored}, postings sum to "
+                                f"{total}", account_id=acct_id))
+    service = (select(TRANSACTIONS.c.service_account_id.label("account_id"),
+                      func.sum(TRANSACTIONS.c.service_minutes).label("total"))
+               .where(TRANSACTIONS.c.service_account_id.is_not(None))
+               .group_by(TRANSACTIONS.c.service_account_id).subquery())
+    for acct_id, stored, total in db.session.execute(
+            select(ACCOUNTS.c.id, ACCOUNTS.c.service_minutes, func.coalesce(service.c.total, 0))
+            .outerjoin(service, service.c.account_id == ACCOUNTS.c.id)
+            .where(ACCOUNTS.c.service_minutes != func.coalesce(service.c.total, 0))):
+        problems.append(Problem("service_mismatch", f"stored service minutes {stored}, "
+                                f"transactions sum to {total}", account_id=acct_id))
+    for acct_id, balance in db.session.execute(
+            select(ACCOUNTS.c.id, ACCOUNTS.c.balance_minutes)
+            .where(ACCOUNTS.c.allow_negative.is_(False), ACCOUNTS.c.balance_minutes < 0)):
+        problems.append(Problem("overdrawn", f"balance {balance} below zero",
+                                account_id=acct_id))
+    # balance_after must be the running sum of the account's postings in id order.
+    running = (select(POSTINGS.c.id, POSTINGS.c.transaction_id, POSTINGS.c.account_id,
+                      POSTINGS.c.balance_after,
+                      func.sum(POSTINGS.c.amount).over(partition_by=POSTINGS.c.account_id,
+                                                       order_by=POSTINGS.c.id).label("running"))
+               .subquery())
+    for posting_id, tx_id, acct_id, after, run in db.session.execute(
+            select(running.c.id, running.c.transaction_id, running.c.account_id,
+                   running.c.balance_after, running.c.running)
+            .where(running.c.balance_after != running.c.running).order_by(running.c.id)):
+        problems.append(Problem("running_balance", f"posting {posting_id} says the balance was "
+                                f"{after} after it, the postings before sum to {run}",
+                                transaction_id=tx_id, account_id=acct_id))
+    for posting_id, tx_id, acct_id, after in db.session.execute(
+            select(POSTINGS.c.id, POSTINGS.c.transaction_id, POSTINGS.c.account_id,
+                   POSTINGS.c.balance_after)
+            .join(ACCOUNTS, ACCOUNTS.c.id == POSTINGS.c.account_id)
+            .where(ACCOUNTS.c.allow_negative.is_(False), POSTINGS.c.balance_after < 0)):
+        problems.append(Problem("overdrawn", f"posting {posting_id} took the balance to {after}",
+                                transaction_id=tx_id, account_id=acct_id))
+
+
+def _shape_problem(tx, legs: list[tuple[int, int]], kinds: dict[int, str],
+                   beneficiary_owner: dict[int, int], member_of: dict[int, int]) -> str | None:
+    """What is wrong with a transaction's form for its kind, or None."""
+    out = [(kinds.get(a), m) for a, m in legs if m < 0]
+    into = [(kinds.get(a), m) for a, m in legs if m > 0]
+    if tx.kind == TxKind.DEPOSIT:
+        if tx.source_type is None or tx.source_id is None:
+            return "deposit without a source"
+        if tx.idempotency_key != f"deposit:{tx.source_type}:{tx.source_id}":
+            return "deposit key does not name its source"
+        if [k for k, _ in out] != [AccountKind.ISSUANCE]:
+            return "deposit not drawn from the issuance account"
+        if any(k not in (AccountKind.MEMBER, AccountKind.POOL) for k, _ in into):
+            return "deposit credits a system account"
+        if tx.service_minutes != -out[0][1] or kinds.get(tx.service_account_id) != AccountKind.MEMBER:
+            return "deposit's service minutes differ from its amount"
+    elif tx.kind == TxKind.REDEMPTION:
+        if len(out) != 1 or out[0][0] != AccountKind.MEMBER or len(into) != 1 \
+                or into[0][0] != AccountKind.REDEMPTION:
+            return "redemption must move minutes from a member to the redemption account"
+        if tx.beneficiary_id is not None:
+            payer = next(a for a, m in legs if m < 0)
+            if beneficiary_owner.get(tx.beneficiary_id) != member_of.get(payer):
+                return "the beneficiary is not registered by the paying member"
+    elif tx.kind == TxKind.RELAY:
+        if len(out) != 1 or out[0][0] != AccountKind.MEMBER:
+            return "relay must come from one member account"
+        if any(k not in (AccountKind.MEMBER, AccountKind.POOL) for k, _ in into):
+            return "relay credits a system account"
+    if tx.kind != TxKind.DEPOSIT and tx.kind != TxKind.REVERSAL and tx.service_minutes:
+        return "only deposits and their reversals change service minutes"
+    return None
+
+
+def _check_chain(problems: list[Problem]) -> None:
+    kinds = dict(db.session.execute(select(ACCOUNTS.c.id, ACCOUNTS.c.kind)).all())
+    member_of = dict(db.session.execute(
+        select(ACCOUNTS.c.id, ACCOUNTS.c.member_id)
+        .where(ACCOUNTS.c.member_id.is_not(None))).all())
+    beneficiary_owner = dict(db.session.execute(
+        select(Beneficiary.id, Beneficiary.member_id)).all())
+    reversed_ids = set(db.session.execute(
+        select(TRANSACTIONS.c.reverses_id).where(TRANSACTIONS.c.reverses_id.is_not(None)))
+        .scalars())
+    originals: dict[int, tuple] = {}  # only those a reversal refers to
+
+    conn = db.session.connection().execution_options(yield_per=5000)
+    postings = iter(conn.execute(
+        select(POSTINGS.c.transaction_id, POSTINGS.c.account_id, POSTINGS.c.amount)
+        .order_by(POSTINGS.c.transaction_id, POSTINGS.c.id)))
+    pending = next(postings, None)
+    expected_id, prev_hash = 1, GENESIS_HASH
+    for tx in db.session.connection().execution_options(yield_per=5000).execute(
+            select(TRANSACTIONS).order_by(TRANSACTIONS.c.id)):
+        legs = []
+        while pending is not None and pending.transaction_id < tx.id:
+            pending = next(postings, None)  # orphans are reported by _check_sums
+        while pending is not None and pending.transaction_id == tx.id:
+            legs.append((pending.account_id, int(pending.amount)))
+            pending = next(postings, None)
+        if tx.id != expected_id:
+            problems.append(Problem("chain_gap", f"expected transaction {expected_id} next in "
+                                    f"the chain, found {tx.id}", transaction_id=tx.id))
+        if tx.prev_hash != prev_hash:
+            problems.append(Problem("chain_broken", "prev_hash does not match the hash of the "
+                                    "transaction before it", transaction_id=tx.id))
+        computed = transaction_hash(
+            id=tx.id, kind=tx.kind, created_at=tx.created_at, actor_id=tx.actor_id,
+            reason=tx.reason, source_type=tx.source_type, source_id=tx.source_id,
+            idempotency_key=tx.idempotency_key, reverses_id=tx.reverses_id,
+            beneficiary_id=tx.beneficiary_id, service_account_id=tx.service_account_id,
+            service_minutes=int(tx.service_minutes), postings=legs, prev_hash=tx.prev_hash)
+        if computed != tx.hash:
+            problems.append(Problem("hash_mismatch", "content does not match its hash (altered "
+                                    "after it was written)", transaction_id=tx.id))
+        shape = _shape_problem(tx, legs, kinds, beneficiary_owner, member_of)
+        if shape:
+            problems.append(Problem("bad_reference", shape, transaction_id=tx.id))
+        if tx.id in reversed_ids:
+            originals[tx.id] = (sorted(legs), tx.service_account_id, int(tx.service_minutes),
+                                tx.kind)
+        if tx.kind == TxKind.REVERSAL:
+            original = originals.get(tx.reverses_id)
+            if original is None:
+                problems.append(Problem("bad_reversal", f"reverses transaction {tx.reverses_id}, "
+                                        "which does not come before it", transaction_id=tx.id))
+            elif original[3] == TxKind.REVERSAL:
+                problems.append(Problem("bad_reversal", "reverses a reversal",
+                                        transaction_id=tx.id))
+            elif (sorted((a, -m) for a, m in legs) != original[0]
+                  or int(tx.service_minutes) != -original[2]
+                  or (original[2] and tx.service_account_id != original[1])):
+                problems.append(Problem("bad_reversal", f"does not exactly negate transaction "
+                                        f"{tx.reverses_id}", transaction_id=tx.id))
+        expected_id, prev_hash = tx.id + 1, tx.hash
+    head = db.session.execute(select(LedgerHead.last_transaction_id, LedgerHead.last_hash)
+                              .where(LedgerHead.id == 1)).first()
+    last_id = expected_id - 1
+    if head is not None and (int(head[0]), head[1]) != (last_id, prev_hash):
+        problems.append(Problem("head_mismatch", f"the chain head names transaction {head[0]}, "
+                                f"the last transaction is {last_id}"))
+    elif head is None and last_id:
+        problems.append(Problem("head_mismatch", "the chain head row is missing"))
+
+
+def verify() -> list[Problem]:
+    """Check every guarantee against the stored rows; an empty list means all hold.
+
+    Per-transaction and global zero sums, balances and service minutes on account rows against
+    their postings, running balances, no overdrafts, the hash chain (order, links, content), the
+    chain head, and references (each kind's shape, reversals negating their original exactly).
+    """
+    problems: list[Problem] = []
+    _check_sums(problems)
+    _check_balances(problems)
+    _check_chain(problems)
+    return problems

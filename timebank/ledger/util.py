@@ -1,0 +1,21 @@
+"""Small helpers shared by the ledger's pages, exports and messages."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+def format_hours(minutes: int | None) -> str:
+    """Minutes as hours, up to two decimals, no trailing zeros (90 -> "1.5", -30 -> "-0.5")."""
+    if not minutes:
+        return "0"
+    value = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def hours_to_minutes(hours: Decimal) -> int | None:
+    """Hours typed in a form as whole minutes, or None if they are not a whole minute."""
+    minutes = hours * 60
+    if minutes != minutes.to_integral_value():
+        return None
+    return int(minutes)
