@@ -10,3 +10,6 @@ from timebank.members.models import Member, MemberProfile, Skill, UnitReport  # 
 from timebank.orgs.models import OrgNode  # noqa: F401
 from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSession,  # noqa: F401
                                    ServiceRecord, WaitlistEntry)
+from timebank.recognition.models import (AwardList, AwardNominee,  # noqa: F401
+                                         AwardObjection, RankingSnapshot,
+                                         RankingSnapshotEntry)

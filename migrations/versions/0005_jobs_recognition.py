@@ -1,7 +1,11 @@
 """jobs and recognition
 
+Scheduled job runs and run-now requests; award lists (nominees, objections) whose rows are
+immutable once frozen (triggers on both databases); year-end ranking snapshots; and a partial
+covering index on the ledger's transactions for the yearly rankings.
+
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-21 12:00:00.000000
 
 """
@@ -11,9 +15,62 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0001'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
+
+
+FROZEN_TABLES = ("award_lists", "award_nominees", "award_objections")
+
+# A row belongs to a frozen list when its list (itself, for award_lists) is frozen.
+_SQLITE_FROZEN = {
+    "award_lists": "OLD.status = 'frozen'",
+    "award_nominees": "(SELECT status FROM award_lists WHERE id = OLD.list_id) = 'frozen'",
+    "award_objections": "(SELECT status FROM award_lists WHERE id = OLD.list_id) = 'frozen'",
+}
+SQLITE_TRIGGERS = [
+    *(f"CREATE TRIGGER {table}_frozen_no_{verb.lower()} BEFORE {verb} ON {table} "
+      f"WHEN {cond} BEGIN SELECT RAISE(ABORT, 'award list is frozen'); END"
+      for table, cond in _SQLITE_FROZEN.items() for verb in ("UPDATE", "DELETE")),
+    *(f"CREATE TRIGGER {table}_frozen_no_insert BEFORE INSERT ON {table} "
+      "WHEN (SELECT status FROM award_lists WHERE id = NEW.list_id) = 'frozen' "
+      "BEGIN SELECT RAISE(ABORT, 'award list is frozen'); END"
+      for table in ("award_nominees", "award_objections")),
+]
+
+PG_STATEMENTS = [
+    """
+    CREATE FUNCTION award_reject_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      list_status text;
+      row_list integer;
+    BEGIN
+      IF TG_TABLE_NAME = 'award_lists' THEN
+        list_status := OLD.status;
+        row_list := OLD.id;
+      ELSE
+        IF TG_OP = 'INSERT' THEN row_list := NEW.list_id; ELSE row_list := OLD.list_id; END IF;
+        SELECT status INTO list_status FROM award_lists WHERE id = row_list;
+      END IF;
+      IF list_status = 'frozen' THEN
+        RAISE EXCEPTION 'award list % is frozen (% on % refused)', row_list, TG_OP, TG_TABLE_NAME
+          USING ERRCODE = 'restrict_violation';
+      END IF;
+      IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+      RETURN NEW;
+    END $$
+    """,
+    "CREATE TRIGGER award_lists_frozen BEFORE UPDATE OR DELETE ON award_lists "
+    "FOR EACH ROW EXECUTE FUNCTION award_reject_frozen()",
+    *(f"CREATE TRIGGER {table}_frozen BEFORE INSERT OR UPDATE OR DELETE ON {table} "
+      "FOR EACH ROW EXECUTE FUNCTION award_reject_frozen()"
+      for table in ("award_nominees", "award_objections")),
+]
+
+PG_DROP = [
+    *(f"DROP TRIGGER IF EXISTS {table}_frozen ON {table}" for table in FROZEN_TABLES),
+    "DROP FUNCTION IF EXISTS award_reject_frozen()",
+]
 
 
 def upgrade():
@@ -56,8 +113,144 @@ def upgrade():
     with op.batch_alter_table('job_requests', schema=None) as batch_op:
         batch_op.create_index('ix_job_requests_status', ['status'], unique=False)
 
+    op.create_table('award_lists',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('scope_id', sa.Integer(), nullable=False),
+    sa.Column('top_n', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('published_at', sa.DateTime(), nullable=True),
+    sa.Column('notice_ends_at', sa.DateTime(), nullable=True),
+    sa.Column('frozen_at', sa.DateTime(), nullable=True),
+    sa.Column('frozen_by_id', sa.Integer(), nullable=True),
+    sa.Column('figures_json', sa.Text(), nullable=True),
+    sa.Column('figures_sha256', sa.String(length=64), nullable=True),
+    sa.CheckConstraint("status <> 'frozen' OR figures_sha256 IS NOT NULL", name=op.f('ck_award_lists_frozen_hashed')),
+    sa.CheckConstraint("status = 'draft' OR notice_ends_at IS NOT NULL", name=op.f('ck_award_lists_published_dated')),
+    sa.CheckConstraint("status IN ('draft', 'published', 'frozen')", name=op.f('ck_award_lists_status_valid')),
+    sa.CheckConstraint('top_n > 0', name=op.f('ck_award_lists_top_n_positive')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_award_lists_created_by_id_users')),
+    sa.ForeignKeyConstraint(['frozen_by_id'], ['users.id'], name=op.f('fk_award_lists_frozen_by_id_users')),
+    sa.ForeignKeyConstraint(['scope_id'], ['org_nodes.id'], name=op.f('fk_award_lists_scope_id_org_nodes')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_award_lists')),
+    sa.UniqueConstraint('year', 'kind', 'scope_id', name=op.f('uq_award_lists_year_kind_scope_id'))
+    )
+    with op.batch_alter_table('award_lists', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_award_lists_scope_id'), ['scope_id'], unique=False)
+
+    op.create_table('award_nominees',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('community_name', sa.String(length=100), nullable=False),
+    sa.Column('unit_name', sa.String(length=100), nullable=True),
+    sa.Column('service_minutes', sa.BigInteger(), nullable=False),
+    sa.Column('sessions', sa.Integer(), nullable=False),
+    sa.Column('reached_at', sa.DateTime(), nullable=False),
+    sa.Column('star_level', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('removed_reason', sa.Text(), nullable=True),
+    sa.CheckConstraint("status IN ('nominated', 'removed')", name=op.f('ck_award_nominees_status_valid')),
+    sa.ForeignKeyConstraint(['list_id'], ['award_lists.id'], name=op.f('fk_award_nominees_list_id_award_lists')),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_award_nominees_member_id_members')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_award_nominees')),
+    sa.UniqueConstraint('list_id', 'member_id', name=op.f('uq_award_nominees_list_id_member_id'))
+    )
+    with op.batch_alter_table('award_nominees', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_award_nominees_member_id'), ['member_id'], unique=False)
+
+    op.create_table('award_objections',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('nominee_id', sa.Integer(), nullable=False),
+    sa.Column('filed_by_id', sa.Integer(), nullable=False),
+    sa.Column('filed_at', sa.DateTime(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolution', sa.Text(), nullable=True),
+    sa.CheckConstraint("status IN ('open', 'upheld', 'dismissed')", name=op.f('ck_award_objections_status_valid')),
+    sa.ForeignKeyConstraint(['filed_by_id'], ['users.id'], name=op.f('fk_award_objections_filed_by_id_users')),
+    sa.ForeignKeyConstraint(['list_id'], ['award_lists.id'], name=op.f('fk_award_objections_list_id_award_lists')),
+    sa.ForeignKeyConstraint(['nominee_id'], ['award_nominees.id'], name=op.f('fk_award_objections_nominee_id_award_nominees')),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_award_objections_resolved_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_award_objections'))
+    )
+    with op.batch_alter_table('award_objections', schema=None) as batch_op:
+        batch_op.create_index('ix_award_objections_list_id_status', ['list_id', 'status'], unique=False)
+
+    op.create_table('ranking_snapshots',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('scope_id', sa.Integer(), nullable=False),
+    sa.Column('taken_at', sa.DateTime(), nullable=False),
+    sa.Column('star_thresholds', sa.String(length=200), nullable=False),
+    sa.Column('entries_count', sa.Integer(), nullable=False),
+    sa.Column('entries_sha256', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['scope_id'], ['org_nodes.id'], name=op.f('fk_ranking_snapshots_scope_id_org_nodes')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ranking_snapshots')),
+    sa.UniqueConstraint('year', 'scope_id', name=op.f('uq_ranking_snapshots_year_scope_id'))
+    )
+    op.create_table('ranking_snapshot_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('snapshot_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('service_minutes', sa.BigInteger(), nullable=False),
+    sa.Column('sessions', sa.Integer(), nullable=False),
+    sa.Column('reached_at', sa.DateTime(), nullable=False),
+    sa.Column('star_level', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_ranking_snapshot_entries_member_id_members')),
+    sa.ForeignKeyConstraint(['snapshot_id'], ['ranking_snapshots.id'], name=op.f('fk_ranking_snapshot_entries_snapshot_id_ranking_snapshots')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ranking_snapshot_entries')),
+    sa.UniqueConstraint('snapshot_id', 'member_id', name=op.f('uq_ranking_snapshot_entries_snapshot_id_member_id'))
+    )
+
+    # Yearly rankings scan one year of service-changing transactions: this index holds every
+    # column they read, so the scan never touches the table (partial: relays and redemptions,
+    # which change no service minutes, are left out).
+    # (Plain CREATE INDEX, not a batch: the append-only table must never be copied.)
+    op.create_index(
+        'ix_ledger_transactions_service_created_at', 'ledger_transactions',
+        ['created_at', 'service_account_id', 'service_minutes', 'kind', 'source_type'],
+        unique=False, sqlite_where=sa.text('service_minutes != 0'),
+        postgresql_where=sa.text('service_minutes != 0'))
+
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        for statement in PG_STATEMENTS:
+            op.execute(statement)
+    elif dialect == "sqlite":
+        for statement in SQLITE_TRIGGERS:
+            op.execute(statement)
+
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in PG_DROP:
+            op.execute(statement)
+    else:
+        for table in FROZEN_TABLES:
+            for verb in ("update", "delete", "insert"):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_frozen_no_{verb}")
+    op.drop_index('ix_ledger_transactions_service_created_at', table_name='ledger_transactions')
+    op.drop_table('ranking_snapshot_entries')
+    op.drop_table('ranking_snapshots')
+    with op.batch_alter_table('award_objections', schema=None) as batch_op:
+        batch_op.drop_index('ix_award_objections_list_id_status')
+    op.drop_table('award_objections')
+    with op.batch_alter_table('award_nominees', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_award_nominees_member_id'))
+    op.drop_table('award_nominees')
+    with op.batch_alter_table('award_lists', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_award_lists_scope_id'))
+    op.drop_table('award_lists')
     with op.batch_alter_table('job_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_job_requests_status')
     op.drop_table('job_requests')

@@ -1,0 +1,27 @@
+"""Scheduled job bodies of the recognition feature (declared in ``timebank/scheduler.py``)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from timebank.core import clock
+from timebank.extensions import db
+from timebank.orgs.models import OrgKind, OrgNode
+from timebank.recognition import operations
+
+
+def year_end_snapshot(scheduled_for: dt.datetime) -> str:
+    """Store each district's ranking of the year that ended before ``scheduled_for``.
+
+    Idempotent: a year already snapshotted is left as it is, so a second run for the period
+    (or a retry) changes nothing."""
+    year = clock.to_local(scheduled_for).year - 1
+    districts = db.session.execute(
+        select(OrgNode).where(OrgNode.kind == OrgKind.DISTRICT).order_by(OrgNode.id)).scalars()
+    parts = []
+    for district in districts:
+        snap, created = operations.take_snapshot(None, year, district)
+        parts.append(f"{district.code}: {snap.entries_count} members"
+                     + ("" if created else " (already taken)"))
+    return f"ranking snapshot {year}: " + ("; ".join(parts) or "no districts")
