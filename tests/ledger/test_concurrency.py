@@ -1,0 +1,153 @@
+"""Parallel workers on one database (SQLite file or PostgreSQL): no overdraft, no lost update,
+no deadlock, one deposit per source, the yearly limit holds."""
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from timebank.core.errors import DomainError
+from timebank.ledger import operations as ledger
+from timebank.ledger import queries
+from timebank.ledger.models import Transaction
+
+WORKERS = 8
+
+
+def _run_parallel(app, n, work):
+    """Run ``work(i)`` in ``n`` threads, each with its own app context and session; returns
+    (results, domain error codes)."""
+    from timebank.extensions import db
+
+    barrier = threading.Barrier(n)
+    results, codes, crashes = [], [], []
+    lock = threading.Lock()
+
+    def run(i):
+        with app.app_context():
+            try:
+                barrier.wait()
+                try:
+                    out = work(i)
+                    db.session.commit()
+                    with lock:
+                        results.append(out)
+                except DomainError as e:
+                    db.session.rollback()
+                    with lock:
+                        codes.append(e.code)
+            except Exception as e:  # pragma: no cover - reported below
+                crashes.append(repr(e))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not crashes, crashes
+    return results, codes
+
+
+def _member(db, member_id):
+    from timebank.members.models import Member
+
+    return db.session.get(Member, member_id)
+
+
+def test_concurrent_redemptions_never_overdraw(app, db, tree, member_of):
+    m = member_of(tree.member)
+    ledger.deposit(None, m, 100, source_type="test", source_id=1, reason="")
+    db.session.commit()
+    member_id, staff_id = m.id, tree.staff.id
+
+    def redeem(i):
+        from timebank.accounts.models import User
+
+        staff = db.session.get(User, staff_id)
+        return ledger.redeem(staff, _member(db, member_id), 30, reason=f"服务{i}").id
+
+    results, codes = _run_parallel(app, WORKERS, redeem)
+    assert len(results) == 3 and codes == ["insufficient_balance"] * (WORKERS - 3)
+    db.session.rollback()
+    assert queries.member_figures(member_id).balance_minutes == 10
+    assert queries.verify() == []
+
+
+def test_crossing_relays_neither_deadlock_nor_lose_updates(app, db, tree, member_of):
+    a, b = member_of(tree.member), member_of(tree.member3)
+    ledger.deposit(None, a, 1000, source_type="test", source_id=1, reason="")
+    ledger.deposit(None, b, 1000, source_type="test", source_id=2, reason="")
+    db.session.commit()
+    ids = [(a.id, b.id, tree.member.id), (b.id, a.id, tree.member3.id)]
+
+    def relay(i):
+        from timebank.accounts.models import User
+
+        giver, taker, user_id = ids[i % 2]
+        for _ in range(5):
+            ledger.relay(db.session.get(User, user_id), _member(db, giver), 7,
+                         to_member=_member(db, taker), reason="")
+            db.session.commit()
+        return i
+
+    results, codes = _run_parallel(app, WORKERS, relay)
+    assert len(results) == WORKERS and codes == []
+    db.session.rollback()
+    assert queries.member_figures(a.id).balance_minutes == 1000
+    assert queries.member_figures(b.id).balance_minutes == 1000
+    assert queries.verify() == []
+
+
+def test_concurrent_deposits_for_one_source_make_one_transaction(app, db, tree, member_of):
+    member_id = member_of(tree.member).id  # no account yet: creation races too
+
+    def deposit(i):
+        return ledger.deposit(None, _member(db, member_id), 60, source_type="service_record",
+                              source_id=42, reason="").id
+
+    results, codes = _run_parallel(app, WORKERS, deposit)
+    assert codes == [] and len(set(results)) == 1
+    db.session.rollback()
+    assert db.session.execute(select(func.count()).select_from(Transaction)).scalar_one() == 1
+    assert queries.member_figures(member_id) == queries.Figures(60, 60)
+    assert queries.verify() == []
+
+
+def test_concurrent_deposits_for_new_members(app, db, tree, make_user, member_of):
+    ids = [member_of(make_user("member", tree.C1 if i % 2 else tree.C3)).id
+           for i in range(WORKERS)]
+
+    def deposit(i):
+        for k in range(3):
+            ledger.deposit(None, _member(db, ids[i]), 10 + k, source_type="test",
+                           source_id=i * 10 + k, reason="")
+            db.session.commit()
+        return i
+
+    results, codes = _run_parallel(app, WORKERS, deposit)
+    assert len(results) == WORKERS and codes == []
+    db.session.rollback()
+    assert all(queries.member_figures(i).balance_minutes == 33 for i in ids)
+    assert queries.verify() == []
+
+
+def test_concurrent_relays_respect_the_yearly_limit(app, db, tree, member_of, set_rules):
+    set_rules(relay_yearly_limit_minutes=100)
+    m = member_of(tree.member)
+    ledger.deposit(None, m, 1000, source_type="test", source_id=1, reason="")
+    db.session.commit()
+    member_id, user_id = m.id, tree.member.id
+
+    def relay(i):
+        from timebank.accounts.models import User
+
+        return ledger.relay(db.session.get(User, user_id), _member(db, member_id), 30,
+                            to_pool_community=db.session.get(type(tree.C1), tree.C1.id),
+                            reason="").id
+
+    results, codes = _run_parallel(app, WORKERS, relay)
+    assert len(results) == 3 and codes == ["relay_limit_exceeded"] * (WORKERS - 3)
+    db.session.rollback()
+    assert queries.member_figures(member_id).balance_minutes == 910
