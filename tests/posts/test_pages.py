@@ -1,0 +1,176 @@
+"""The posts pages: publishing, finding, claiming, withdrawing, scoping."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from posts_fixtures import local_day
+from timebank.core import clock
+from timebank.posts.models import Claim, Post, PostSession
+
+
+def count(db, model) -> int:
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def post_form(catalogue, tree, **over):
+    data = {
+        "community_id": tree.C1.id, "kind_id": catalogue["caring-01"].id, "title": "陪老人聊天",
+        "description": "每周陪独居老人", "place": "社区活动室", "capacity": "3",
+        "minutes_credit": "", "claim_deadline": "", "mode": "dates", "start_time": "09:00",
+        "end_time": "11:00", "dates": f"{local_day(5).isoformat()}\n{local_day(6).isoformat()}",
+        "first_day": "", "last_day": "",
+    }
+    data.update(over)
+    return data
+
+
+def test_staff_publish_a_post_on_given_dates(client, db, tree, catalogue):
+    client.login(tree.staff)
+    r = client.post("/posts/manage/new", data={**post_form(catalogue, tree), "publish": "1"})
+    assert r.status_code == 302, r.text
+    post = db.session.execute(select(Post)).scalar_one()
+    assert post.status == "published"
+    assert [(clock.to_local(s.starts_at).time(), s.minutes_credit, s.capacity)
+            for s in post.sessions] == [(dt.time(9), 120, 3)] * 2
+    page = client.get(f"/posts/manage/{post.id}")
+    assert page.status_code == 200 and "陪老人聊天" in page.text
+
+
+def test_weekly_recurrence_and_credit_capped_by_length(client, db, tree, catalogue):
+    client.login(tree.staff)
+    first = local_day(1)
+    r = client.post("/posts/manage/new", data=post_form(
+        catalogue, tree, mode="weekly", dates="", first_day=first.isoformat(),
+        last_day=(first + dt.timedelta(days=27)).isoformat(), weekdays=["1", "5"],
+        start_time="14:00", end_time="15:30", minutes_credit="60"))
+    assert r.status_code == 302, r.text
+    post = db.session.execute(select(Post)).scalar_one()
+    assert post.status == "draft"
+    days = [clock.to_local(s.starts_at) for s in post.sessions]
+    assert len(days) == 8 and {d.weekday() for d in days} == {1, 5}
+    assert {s.minutes_credit for s in post.sessions} == {60}
+
+
+def test_form_errors_are_shown_in_chinese_and_nothing_is_written(client, db, tree, catalogue):
+    client.login(tree.staff)
+    r = client.post("/posts/manage/new", data=post_form(catalogue, tree, dates="明天"))
+    assert r.status_code == 400
+    assert "第 1 行" in r.text or "第1行" in r.text
+    r = client.post("/posts/manage/new", data=post_form(catalogue, tree, title="",
+                                                         capacity="0"))
+    assert r.status_code == 400
+    assert "必填" in r.text
+    # The schedule is checked after the post row was flushed: the rollback leaves nothing.
+    past = (clock.today() - dt.timedelta(days=2)).isoformat()
+    r = client.post("/posts/manage/new", data=post_form(catalogue, tree, dates=past))
+    assert r.status_code == 400
+    assert "未来" in r.text
+    assert count(db, Post) == 0 and count(db, PostSession) == 0
+
+
+def test_staff_cannot_publish_for_another_community(client, db, tree, catalogue):
+    client.login(tree.staff)
+    r = client.post("/posts/manage/new", data=post_form(catalogue, tree,
+                                                         community_id=str(tree.C3.id)))
+    assert r.status_code == 400  # not among the choices
+    assert count(db, Post) == 0
+
+
+def test_member_finds_own_community_first_then_street_and_sees_places(client, db, tree,
+                                                                       make_post):
+    street = make_post(community=tree.C2, title="乙社区岗位", days=(1,))
+    own = make_post(community=tree.C1, title="甲社区岗位", days=(4,), capacity=2)
+    make_post(community=tree.C3, title="丙社区岗位")
+    make_post(community=tree.C3, title="全区开放岗位", open_to_all=True)
+    make_post(community=tree.C1, title="草稿岗位", publish=False)
+    client.login(tree.member)
+    r = client.get("/posts/")
+    assert r.status_code == 200
+    text = r.text
+    assert text.index("甲社区岗位") < text.index("乙社区岗位") < text.index("全区开放岗位")
+    assert "丙社区岗位" not in text and "草稿岗位" not in text
+    assert "剩余 2 个名额" in text
+    r = client.get(f"/posts/?kind={own.kind_id}&day={local_day(4).isoformat()}")
+    assert "甲社区岗位" in r.text and "乙社区岗位" not in r.text
+    assert street.id  # (used)
+
+
+def test_claim_and_withdraw_through_the_pages(client, db, tree, make_post):
+    post = make_post(capacity=1)
+    client.login(tree.member)
+    session_id = post.sessions[0].id
+    r = client.post(f"/posts/{post.id}/claim", data={"session_id": session_id})
+    assert r.status_code == 302
+    mine = client.get("/posts/mine")
+    assert post.title in mine.text
+    claim = db.session.execute(select(Claim)).scalar_one()
+    r = client.post(f"/posts/{post.id}/claim", data={"session_id": session_id},
+                    follow_redirects=True)
+    assert "已经认领" in r.text
+    r = client.post(f"/posts/claims/{claim.id}/withdraw")
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(PostSession, session_id).claimed == 0
+
+
+def test_full_session_offers_the_waiting_list(client, db, tree, make_post, make_member):
+    from timebank.posts import operations
+
+    post = make_post(capacity=1)
+    other = make_member()
+    operations.claim(other.user, other, post)
+    db.session.commit()
+    client.login(tree.member)
+    page = client.get(f"/posts/{post.id}")
+    assert "加入候补" in page.text
+    r = client.post(f"/posts/{post.id}/claim", data={"session_id": post.sessions[0].id,
+                                                     "waitlist": "1"}, follow_redirects=True)
+    assert "候补" in r.text
+
+
+def test_scoping_posts_of_other_communities_are_404(client, db, tree, make_post):
+    post_c3 = make_post(community=tree.C3)
+    client.login(tree.staff)
+    assert client.get(f"/posts/manage/{post_c3.id}").status_code == 404
+    assert client.get(f"/posts/manage/sessions/{post_c3.sessions[0].id}").status_code == 404
+    assert client.post(f"/posts/manage/{post_c3.id}/close").status_code == 404
+    client.logout()
+    client.login(tree.member)
+    assert client.get(f"/posts/{post_c3.id}").status_code == 404
+    assert client.post(f"/posts/{post_c3.id}/claim").status_code == 404
+
+
+def test_cancel_through_the_page_tells_the_claimants(client, db, tree, make_post, member_of):
+    from timebank.inbox.models import Message
+    from timebank.posts import operations
+
+    post = make_post()
+    operations.claim(tree.member, member_of(tree.member), post)
+    db.session.commit()
+    client.login(tree.staff)
+    r = client.post(f"/posts/manage/{post.id}/cancel", data={"reason": "场地维修"})
+    assert r.status_code == 302
+    msg = db.session.execute(select(Message).where(Message.recipient_id == tree.member.id)
+                             ).scalar_one()
+    assert "场地维修" in msg.body and "取消" in msg.subject
+
+
+def test_staff_add_a_kind_for_their_community(client, db, tree, catalogue):
+    from timebank.posts.models import PostCategory, PostKind
+
+    client.login(tree.staff)
+    cat = db.session.execute(select(PostCategory).where(PostCategory.code == "culture")
+                             ).scalar_one()
+    r = client.post("/posts/manage/kinds", data={"kind-community_id": tree.C1.id,
+                                                 "kind-category_id": cat.id,
+                                                 "kind-name": "剪纸"})
+    assert r.status_code == 302
+    kind = db.session.execute(select(PostKind).where(PostKind.name == "剪纸")).scalar_one()
+    assert kind.community_id == tree.C1.id
+    form = client.get("/posts/manage/new")
+    assert "剪纸" in form.text
+    client.logout()
+    client.login(tree.staff3)
+    assert "剪纸" not in client.get("/posts/manage/new").text
