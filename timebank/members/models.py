@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -17,7 +18,9 @@ from timebank.core.db import UTCDateTime
 from timebank.core.validators import mask_phone
 from timebank.extensions import db
 from timebank.orgs.models import OrgNode
-from timebank.posts.models import PostCategory, PostKind
+
+if TYPE_CHECKING:
+    from timebank.posts.models import PostCategory, PostKind
 
 #: Parts of a day a member can be free in; the order defines the availability bit layout.
 SLOTS = ("morning", "afternoon", "evening")
@@ -247,9 +250,9 @@ class MemberProfile(db.Model):
     skills: Mapped[list[Skill]] = relationship(secondary=member_profile_skills, lazy="selectin",
                                                order_by=Skill.position)
     willing_categories: Mapped[list[PostCategory]] = relationship(
-        secondary=member_profile_categories, lazy="selectin", order_by=PostCategory.position)
+        secondary=member_profile_categories, lazy="selectin", order_by="PostCategory.position")
     willing_kinds: Mapped[list[PostKind]] = relationship(
-        secondary=member_profile_kinds, lazy="selectin", order_by=PostKind.position)
+        secondary=member_profile_kinds, lazy="selectin", order_by="PostKind.position")
 
     @property
     def availability_cells(self) -> frozenset[tuple[int, str]]:
