@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from sqlalchemy import and_, func, select
 
+from timebank.core.db import read_only
 from timebank.extensions import db
 from timebank.ledger.hashing import GENESIS_HASH, transaction_hash
 from timebank.ledger.models import (Account, AccountKind, Beneficiary, LedgerHead, Posting,
@@ -353,35 +354,35 @@ def counts() -> Counts:
     return Counts(n(TRANSACTIONS), n(POSTINGS), n(ACCOUNTS))
 
 
-def _check_sums(problems: list[Problem]) -> None:
-    for tx_id, total, n in db.session.execute(
+def _check_sums(conn, problems: list[Problem]) -> None:
+    for tx_id, total, n in conn.execute(
             select(POSTINGS.c.transaction_id, func.sum(POSTINGS.c.amount), func.count())
             .group_by(POSTINGS.c.transaction_id)
             .having((func.sum(POSTINGS.c.amount) != 0) | (func.count() < 2))):
         problems.append(Problem("unbalanced", f"{n} postings sum to {total} minutes, not 0",
                                 transaction_id=tx_id))
-    for (tx_id,) in db.session.execute(
+    for (tx_id,) in conn.execute(
             select(TRANSACTIONS.c.id).where(~select(POSTINGS.c.id).where(
                 POSTINGS.c.transaction_id == TRANSACTIONS.c.id).exists())):
         problems.append(Problem("no_postings", "has no postings", transaction_id=tx_id))
-    for (tx_id,) in db.session.execute(
+    for (tx_id,) in conn.execute(
             select(POSTINGS.c.transaction_id.distinct()).where(~select(TRANSACTIONS.c.id).where(
                 TRANSACTIONS.c.id == POSTINGS.c.transaction_id).exists())):
         problems.append(Problem("orphan_postings", "postings name a transaction that does not "
                                 "exist", transaction_id=tx_id))
-    total = db.session.execute(select(func.coalesce(func.sum(POSTINGS.c.amount), 0))).scalar()
+    total = conn.execute(select(func.coalesce(func.sum(POSTINGS.c.amount), 0))).scalar()
     if total != 0:
         problems.append(Problem("global_unbalanced", f"all postings sum to {total} minutes"))
-    total = db.session.execute(
+    total = conn.execute(
         select(func.coalesce(func.sum(ACCOUNTS.c.balance_minutes), 0))).scalar()
     if total != 0:
         problems.append(Problem("global_balances", f"all account balances sum to {total}"))
 
 
-def _check_balances(problems: list[Problem]) -> None:
+def _check_balances(conn, problems: list[Problem]) -> None:
     sums = (select(POSTINGS.c.account_id, func.sum(POSTINGS.c.amount).label("total"))
             .group_by(POSTINGS.c.account_id).subquery())
-    for acct_id, stored, total in db.session.execute(
+    for acct_id, stored, total in conn.execute(
             select(ACCOUNTS.c.id, ACCOUNTS.c.balance_minutes, func.coalesce(sums.c.total, 0))
             .outerjoin(sums, sums.c.account_id == ACCOUNTS.c.id)
             .where(ACCOUNTS.c.balance_minutes != func.coalesce(sums.c.total, 0))):
@@ -391,13 +392,13 @@ def _check_balances(problems: list[Problem]) -> None:
                       func.sum(TRANSACTIONS.c.service_minutes).label("total"))
                .where(TRANSACTIONS.c.service_account_id.is_not(None))
                .group_by(TRANSACTIONS.c.service_account_id).subquery())
-    for acct_id, stored, total in db.session.execute(
+    for acct_id, stored, total in conn.execute(
             select(ACCOUNTS.c.id, ACCOUNTS.c.service_minutes, func.coalesce(service.c.total, 0))
             .outerjoin(service, service.c.account_id == ACCOUNTS.c.id)
             .where(ACCOUNTS.c.service_minutes != func.coalesce(service.c.total, 0))):
         problems.append(Problem("service_mismatch", f"stored service minutes {stored}, "
                                 f"transactions sum to {total}", account_id=acct_id))
-    for acct_id, balance in db.session.execute(
+    for acct_id, balance in conn.execute(
             select(ACCOUNTS.c.id, ACCOUNTS.c.balance_minutes)
             .where(ACCOUNTS.c.allow_negative.is_(False), ACCOUNTS.c.balance_minutes < 0)):
         problems.append(Problem("overdrawn", f"balance {balance} below zero",
@@ -408,14 +409,14 @@ def _check_balances(problems: list[Problem]) -> None:
                       func.sum(POSTINGS.c.amount).over(partition_by=POSTINGS.c.account_id,
                                                        order_by=POSTINGS.c.id).label("running"))
                .subquery())
-    for posting_id, tx_id, acct_id, after, run in db.session.execute(
+    for posting_id, tx_id, acct_id, after, run in conn.execute(
             select(running.c.id, running.c.transaction_id, running.c.account_id,
                    running.c.balance_after, running.c.running)
             .where(running.c.balance_after != running.c.running).order_by(running.c.id)):
         problems.append(Problem("running_balance", f"posting {posting_id} says the balance was "
                                 f"{after} after it, the postings before sum to {run}",
                                 transaction_id=tx_id, account_id=acct_id))
-    for posting_id, tx_id, acct_id, after in db.session.execute(
+    for posting_id, tx_id, acct_id, after in conn.execute(
             select(POSTINGS.c.id, POSTINGS.c.transaction_id, POSTINGS.c.account_id,
                    POSTINGS.c.balance_after)
             .join(ACCOUNTS, ACCOUNTS.c.id == POSTINGS.c.account_id)
@@ -458,26 +459,25 @@ def _shape_problem(tx, legs: list[tuple[int, int]], kinds: dict[int, str],
     return None
 
 
-def _check_chain(problems: list[Problem]) -> None:
-    kinds = dict(db.session.execute(select(ACCOUNTS.c.id, ACCOUNTS.c.kind)).all())
-    member_of = dict(db.session.execute(
+def _check_chain(conn, problems: list[Problem]) -> None:
+    kinds = dict(conn.execute(select(ACCOUNTS.c.id, ACCOUNTS.c.kind)).all())
+    member_of = dict(conn.execute(
         select(ACCOUNTS.c.id, ACCOUNTS.c.member_id)
         .where(ACCOUNTS.c.member_id.is_not(None))).all())
-    beneficiary_owner = dict(db.session.execute(
+    beneficiary_owner = dict(conn.execute(
         select(Beneficiary.id, Beneficiary.member_id)).all())
-    reversed_ids = set(db.session.execute(
+    reversed_ids = set(conn.execute(
         select(TRANSACTIONS.c.reverses_id).where(TRANSACTIONS.c.reverses_id.is_not(None)))
         .scalars())
     originals: dict[int, tuple] = {}  # only those a reversal refers to
 
-    conn = db.session.connection().execution_options(yield_per=5000)
     postings = iter(conn.execute(
         select(POSTINGS.c.transaction_id, POSTINGS.c.account_id, POSTINGS.c.amount)
-        .order_by(POSTINGS.c.transaction_id, POSTINGS.c.id)))
+        .order_by(POSTINGS.c.transaction_id, POSTINGS.c.id).execution_options(yield_per=5000)))
     pending = next(postings, None)
     expected_id, prev_hash = 1, GENESIS_HASH
-    for tx in db.session.connection().execution_options(yield_per=5000).execute(
-            select(TRANSACTIONS).order_by(TRANSACTIONS.c.id)):
+    for tx in conn.execute(select(TRANSACTIONS).order_by(TRANSACTIONS.c.id)
+                           .execution_options(yield_per=5000)):
         legs = []
         while pending is not None and pending.transaction_id < tx.id:
             pending = next(postings, None)  # orphans are reported by _check_sums
@@ -519,7 +519,7 @@ def _check_chain(problems: list[Problem]) -> None:
                 problems.append(Problem("bad_reversal", f"does not exactly negate transaction "
                                         f"{tx.reverses_id}", transaction_id=tx.id))
         expected_id, prev_hash = tx.id + 1, tx.hash
-    head = db.session.execute(select(LedgerHead.last_transaction_id, LedgerHead.last_hash)
+    head = conn.execute(select(LedgerHead.last_transaction_id, LedgerHead.last_hash)
                               .where(LedgerHead.id == 1)).first()
     last_id = expected_id - 1
     if head is not None and (int(head[0]), head[1]) != (last_id, prev_hash):
@@ -535,9 +535,18 @@ def verify() -> list[Problem]:
     Per-transaction and global zero sums, balances and service minutes on account rows against
     their postings, running balances, no overdrafts, the hash chain (order, links, content), the
     chain head, and references (each kind's shape, reversals negating their original exactly).
+    It reads what is committed, in one snapshot on its own connection (REPEATABLE READ on
+    PostgreSQL, a deferred read transaction on SQLite), so writers may carry on meanwhile
+    without showing up as half-written transactions.
     """
     problems: list[Problem] = []
-    _check_sums(problems)
-    _check_balances(problems)
-    _check_chain(problems)
+    with read_only():
+        engine = db.engine
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                _check_sums(conn, problems)
+                _check_balances(conn, problems)
+                _check_chain(conn, problems)
     return problems

@@ -1,0 +1,39 @@
+"""``timebank ledger ...``: checks of the time-bank ledger."""
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from flask.cli import AppGroup
+
+group = AppGroup("ledger", help="The time-bank ledger.")
+
+
+@group.command("verify")
+@click.option("--limit", default=200, show_default=True,
+              help="Print at most this many problems (all are counted).")
+def verify_command(limit: int) -> None:
+    """Check zero sums, balances, the hash chain and references; exit 1 if any fails."""
+    from timebank.ledger import queries
+
+    started = time.perf_counter()
+    problems = queries.verify()
+    counts = queries.counts()
+    elapsed = time.perf_counter() - started
+    checked = (f"{counts.transactions} transactions, {counts.postings} postings, "
+               f"{counts.accounts} accounts")
+    if not problems:
+        click.echo(f"Ledger OK: {checked} checked in {elapsed:.1f} s; every guarantee holds.")
+        return
+    click.echo(f"Ledger verification FAILED: {len(problems)} problems in {checked}.")
+    broken = sorted({p.transaction_id for p in problems if p.transaction_id is not None})
+    if broken:
+        shown = ", ".join(str(i) for i in broken[:50])
+        more = f" and {len(broken) - 50} more" if len(broken) > 50 else ""
+        click.echo(f"Broken transactions: {shown}{more}")
+    for problem in problems[:limit]:
+        click.echo(f"  {problem}")
+    if len(problems) > limit:
+        click.echo(f"  ... {len(problems) - limit} more")
+    sys.exit(1)
