@@ -6,6 +6,8 @@ from timebank.core.settings import Setting  # noqa: F401
 from timebank.inbox.models import Message  # noqa: F401
 from timebank.jobs.models import JobRequest, JobRun  # noqa: F401
 from timebank.ledger.models import Account, Posting, Transaction  # noqa: F401
+from timebank.lists.models import Demand, Project, Resource  # noqa: F401
+from timebank.matching.models import MatchRun, Proposal  # noqa: F401
 from timebank.members.models import Member, MemberProfile, Skill, UnitReport  # noqa: F401
 from timebank.orgs.models import OrgNode  # noqa: F401
 from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSession,  # noqa: F401
