@@ -208,13 +208,14 @@ def _post_proposals(replaces: Replaces, now: dt.datetime, horizon: dt.timedelta
 def load_post_problem(rules: Rules, *, scope: OrgNode | None = None,
                       post_ids: Iterable[int] | None = None,
                       member_ids: Iterable[int] | None = None,
-                      replaces: Replaces | None = None,
+                      replaces: Replaces | None = None, keep_full: bool = False,
                       now: dt.datetime | None = None) -> PostProblem:
     """Members, open sessions and priced candidate pairs for a run.
 
     ``scope`` limits the posts (to a street's or community's); ``post_ids`` and ``member_ids``
     narrow further (suggestions for one post, recommendations for one member). ``replaces``
-    names the live proposals this run supersedes (default: none).
+    names the live proposals this run supersedes (default: none). ``keep_full`` keeps members
+    whose monthly limit is reached (recommendations still show them what fits).
     """
     t0 = time.perf_counter()
     now = now or clock.now()
@@ -251,13 +252,13 @@ def load_post_problem(rules: Rules, *, scope: OrgNode | None = None,
         limit = (p.max_sessions_per_month if p.max_sessions_per_month is not None
                  else rules.default_monthly_limit)
         capacity = limit - in_horizon.get(r.id, 0) - kept_count.get(r.id, 0)
-        if capacity <= 0:
+        if capacity <= 0 and not keep_full:
             continue  # the monthly limit is reached
         members[r.id] = MemberFacts(
             id=r.id, community_id=r.community_id, street_id=geo.street_of[r.community_id],
             grid_id=r.grid_id, skill_ids=p.skill_ids, willing_kind_ids=p.willing_kind_ids,
             willing_category_ids=p.willing_category_ids, availability=_mask(p.availability),
-            capacity=capacity, minutes_30=minutes_30.get(r.id, 0),
+            capacity=max(capacity, 0), minutes_30=minutes_30.get(r.id, 0),
             minutes_90=minutes_90.get(r.id, 0), claims_30=recent_claims.get(r.id, 0))
     t1 = time.perf_counter()
 
