@@ -70,6 +70,8 @@ def _register_blueprints(app: Flask) -> None:
     from timebank.members.views import bp as members_bp
     from timebank.orgs.views import bp as orgs_bp
     from timebank.posts.views import bp as posts_bp
+    from timebank.recognition.views import bp as recognition_bp
 
-    for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp, posts_bp, members_bp):
+    for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp, posts_bp, members_bp,
+               recognition_bp):
         app.register_blueprint(bp)

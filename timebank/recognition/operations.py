@@ -171,11 +171,12 @@ def publish(actor, award_list: AwardList) -> None:
     if not nominees:
         raise WrongListStatus(_l("The list has no nominees."))
     now = clock.now()
+    ends = notice.notice_end(now, int(settings.get(rules.NOTICE_DAYS)),
+                             settings.get(rules.NOTICE_HOLIDAYS),
+                             settings.get(rules.NOTICE_WORKDAYS))
     award_list.status = ListStatus.PUBLISHED.value
     award_list.published_at = now
-    award_list.notice_ends_at = notice.notice_end(
-        now, int(settings.get(rules.NOTICE_DAYS)), settings.get(rules.NOTICE_HOLIDAYS),
-        settings.get(rules.NOTICE_WORKDAYS))
+    award_list.notice_ends_at = ends
     db.session.flush()
     audit.record(actor, "recognition.publish", "award_list", award_list.id,
                  notice_ends_at=award_list.notice_ends_at.isoformat())
