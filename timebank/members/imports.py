@@ -206,15 +206,13 @@ def _read_xlsx(data: bytes) -> list[tuple[int, dict[str, str]]]:
         raise UploadRejected(_l("The workbook could not be read; open it in Excel, save it "
                                 "again and retry."), field="file") from None
     try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
+        if not workbook.worksheets:
             raise UploadRejected(_l("The workbook has no sheet."), field="file")
-        rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+        rows = workbook.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True)
         return _rows_from(([_cell_text(v) for v in row] for row in rows))
-    except (DefusedXmlException, SafeET.ParseError, zipfile.BadZipFile, KeyError, ValueError,
-            TypeError, OSError) as e:
-        if isinstance(e, UploadRejected):
-            raise
+    except UploadRejected:
+        raise
+    except Exception:  # damaged parts (bad CRC, broken XML) surface only while reading rows
         raise UploadRejected(_l("The workbook could not be read; open it in Excel, save it "
                                 "again and retry."), field="file") from None
     finally:
@@ -222,17 +220,16 @@ def _read_xlsx(data: bytes) -> list[tuple[int, dict[str, str]]]:
 
 
 def _read_csv(data: bytes) -> list[tuple[int, dict[str, str]]]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        text = data[3:].decode("utf-8", errors="strict")
-    else:
+    raw = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    for encoding in ("utf-8", "gb18030"):  # GB18030: what Excel on Chinese Windows writes
         try:
-            text = data.decode("utf-8")
+            text = raw.decode(encoding)
+            break
         except UnicodeDecodeError:
-            try:
-                text = data.decode("gb18030")
-            except UnicodeDecodeError:
-                raise UploadRejected(_l("The file is not an Excel .xlsx workbook or a CSV "
-                                        "file."), field="file") from None
+            continue
+    else:
+        raise UploadRejected(_l("The file is not an Excel .xlsx workbook or a CSV file."),
+                             field="file")
     if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
         raise UploadRejected(_l("The file is not an Excel .xlsx workbook or a CSV file."),
                              field="file")

@@ -47,6 +47,15 @@ def member_for_user(user) -> Member | None:
     return db.session.execute(select(Member).where(Member.user_id == user.id)).scalar_one_or_none()
 
 
+def find_by_id_number(number: str) -> Member | None:
+    """The member with this (normalised) ID card number, found by its keyed hash."""
+    from timebank.members.identity import id_number_hmac
+
+    return db.session.execute(
+        select(Member).where(Member.id_number_hmac == id_number_hmac(number))
+    ).scalar_one_or_none()
+
+
 def current_profile(member: Member) -> Profile | None:
     if not member.profile_version:
         return None
