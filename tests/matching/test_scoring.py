@@ -106,3 +106,35 @@ def test_demand_candidates():
         2 * W.distance + 2 * W.recent_claim
     r = scoring.explain_demand(resource(), demand(), W, {1: "维修"})
     assert r["skills"] == ["维修"] and r["tier"] == "street"
+
+
+def test_batch_pricing_agrees_with_the_reasons_on_random_pairs():
+    import random
+
+    rng = random.Random(3)
+    w = Weights(skill_gap=31, category_only=7, not_willing=19, distance=13, load_30=5, load_90=3,
+                recent_claim=4, fairness_cap=90, urgency=11)
+
+    def some(n):
+        return frozenset(rng.sample(range(1, 7), rng.randint(0, n)))
+
+    for _ in range(3000):
+        m = member(community_id=rng.choice([10, 11, 20]), street_id=None,
+                   skill_ids=some(3), willing_kind_ids=some(2), willing_category_ids=some(1),
+                   availability=rng.getrandbits(21), minutes_30=rng.randint(0, 900),
+                   minutes_90=rng.randint(0, 3000), claims_30=rng.randint(0, 5))
+        m = MemberFacts(**{**{f: getattr(m, f) for f in m.__slots__},
+                           "street_id": 100 if m.community_id != 20 else 200})
+        s = session(skill_ids=some(3), kind_id=rng.randint(1, 6), category_id=rng.randint(1, 6),
+                     weekday=rng.randint(0, 6), slot=rng.choice(scoring.SLOTS),
+                     open_to_all=rng.random() < 0.3, urgency=rng.randint(1, 3))
+        cost = scoring.session_cost(m, s, w)
+        reasons = scoring.explain_session(m, s, w)
+        reachable = reasons["tier"] is not None and m.availability & scoring.slot_bit(
+            s.weekday, s.slot)
+        if cost is None:
+            assert not reachable or reasons["parts"]["fit"] is None
+        else:
+            assert reachable and sum(reasons["parts"].values()) == cost
+        batch = scoring.price_session(s, [m], w)
+        assert batch == ([] if cost is None else [(m.id, s.id, cost)])

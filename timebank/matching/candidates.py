@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select, union_all
 
 from timebank.accounts.models import User
 from timebank.core import clock
@@ -38,6 +38,7 @@ from timebank.posts.models import Claim, ClaimStatus, Post, PostKind, PostSessio
 #: A predicate on (community id, post id or demand id): does the running match replace the
 #: live proposals there? Those proposals neither block their pairs nor use up capacity.
 Replaces = Callable[[int, int], bool]
+_EMPTY: frozenset[int] = frozenset()
 
 
 @dataclasses.dataclass
@@ -137,23 +138,60 @@ def _session_facts(now: dt.datetime, horizon: dt.timedelta, geo: Geography,
     return sessions, starts
 
 
-def _member_rows(geo: Geography, reach: set[int] | None, member_ids: Iterable[int] | None):
-    stmt = (select(Member.id, Member.community_id, Member.grid_id)
-            .join(User, User.id == Member.user_id)
-            .where(Member.status == MemberStatus.APPROVED.value, User.active.is_(True),
-                   Member.profile_version > 0))
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Form:
+    availability: int
+    max_sessions_per_month: int | None
+    skill_ids: frozenset[int]
+    kind_ids: frozenset[int]
+    category_ids: frozenset[int]
+
+
+def _members_with_forms(geo: Geography, reach: set[int] | None,
+                        member_ids: Iterable[int] | None) -> list[tuple[int, int, int | None,
+                                                                         _Form]]:
+    """Approved, active members of the reachable communities with their current form:
+    ``(member id, community id, grid id, form)``.
+
+    Like ``members.queries.profiles_for`` but filtered by community in SQL (not by a list of
+    20,000 ids) and keeping the availability as the stored bit mask, which is what the indexes
+    below are built from; two queries in all.
+    """
+    from timebank.members.models import (MemberProfile, member_profile_categories,
+                                         member_profile_kinds, member_profile_skills)
+
+    where = [Member.status == MemberStatus.APPROVED.value, User.active.is_(True),
+             Member.profile_version > 0]
     if reach is not None:
-        stmt = stmt.where(Member.community_id.in_(sorted(reach)))
+        where.append(Member.community_id.in_(sorted(reach)))
     if member_ids is not None:
-        stmt = stmt.where(Member.id.in_(list(member_ids)))
-    return [r for r in db.session.execute(stmt).all() if r.community_id in geo.street_of]
-
-
-def _mask(cells) -> int:
-    mask = 0
-    for weekday, slot in cells:
-        mask |= scoring.slot_bit(weekday, slot)
-    return mask
+        where.append(Member.id.in_(list(member_ids)))
+    current = (select(MemberProfile.id, Member.id.label("member_id"), Member.community_id,
+                      Member.grid_id, MemberProfile.availability,
+                      MemberProfile.max_sessions_per_month)
+               .join(Member, (Member.id == MemberProfile.member_id)
+                     & (MemberProfile.version == Member.profile_version))
+               .join(User, User.id == Member.user_id).where(*where))
+    rows = db.session.execute(current).all()
+    ids = select(current.subquery().c.id)
+    s, k, c = member_profile_skills, member_profile_kinds, member_profile_categories
+    links: tuple[dict[int, list[int]], ...] = ({}, {}, {})  # skills, kinds, categories
+    for profile_id, what, ref in db.session.execute(union_all(
+            select(s.c.profile_id, literal(0), s.c.skill_id).where(s.c.profile_id.in_(ids)),
+            select(k.c.profile_id, literal(1), k.c.kind_id).where(k.c.profile_id.in_(ids)),
+            select(c.c.profile_id, literal(2), c.c.category_id)
+            .where(c.c.profile_id.in_(ids)))):
+        links[what].setdefault(profile_id, []).append(ref)
+    skills, kinds, categories = links
+    out = []
+    for r in rows:
+        if r.community_id not in geo.street_of:
+            continue
+        out.append((r.member_id, r.community_id, r.grid_id,
+                    _Form(r.availability, r.max_sessions_per_month,
+                          frozenset(skills.get(r.id, _EMPTY)), frozenset(kinds.get(r.id, _EMPTY)),
+                          frozenset(categories.get(r.id, _EMPTY)))))
+    return out
 
 
 def _claims_view(now: dt.datetime, horizon: dt.timedelta
@@ -236,30 +274,26 @@ def load_post_problem(rules: Rules, *, scope: OrgNode | None = None,
             reach = None
             break
         reach.update(geo.communities_of_street.get(s.street_id, ()))
-    rows = _member_rows(geo, reach, member_ids)
-    from timebank.members.queries import profiles_for
-
-    profiles = profiles_for(r.id for r in rows)
+    rows = _members_with_forms(geo, reach, member_ids)
     in_horizon, claimed_pairs, recent_claims = _claims_view(now, horizon)
     minutes_30, minutes_90 = _service_minutes(now)
     rejected, kept_pairs, kept_count = _post_proposals(replaces, now, horizon)
 
     members: dict[int, MemberFacts] = {}
-    for r in rows:
-        p = profiles.get(r.id)
-        if p is None or not p.availability:
+    for mid, community_id, grid_id, form in rows:
+        if not form.availability:
             continue
-        limit = (p.max_sessions_per_month if p.max_sessions_per_month is not None
+        limit = (form.max_sessions_per_month if form.max_sessions_per_month is not None
                  else rules.default_monthly_limit)
-        capacity = limit - in_horizon.get(r.id, 0) - kept_count.get(r.id, 0)
+        capacity = limit - in_horizon.get(mid, 0) - kept_count.get(mid, 0)
         if capacity <= 0 and not keep_full:
             continue  # the monthly limit is reached
-        members[r.id] = MemberFacts(
-            id=r.id, community_id=r.community_id, street_id=geo.street_of[r.community_id],
-            grid_id=r.grid_id, skill_ids=p.skill_ids, willing_kind_ids=p.willing_kind_ids,
-            willing_category_ids=p.willing_category_ids, availability=_mask(p.availability),
-            capacity=max(capacity, 0), minutes_30=minutes_30.get(r.id, 0),
-            minutes_90=minutes_90.get(r.id, 0), claims_30=recent_claims.get(r.id, 0))
+        members[mid] = MemberFacts(
+            id=mid, community_id=community_id, street_id=geo.street_of[community_id],
+            grid_id=grid_id, skill_ids=form.skill_ids, willing_kind_ids=form.kind_ids,
+            willing_category_ids=form.category_ids, availability=form.availability,
+            capacity=max(capacity, 0), minutes_30=minutes_30.get(mid, 0),
+            minutes_90=minutes_90.get(mid, 0), claims_30=recent_claims.get(mid, 0))
     t1 = time.perf_counter()
 
     # Indexes: who is free when, where; who fits what.
@@ -291,26 +325,25 @@ def load_post_problem(rules: Rules, *, scope: OrgNode | None = None,
         rejected_by_post[post_id].add(member_id)
 
     pairs: list[tuple[int, int, int]] = []
-    cost_of = scoring.session_cost
     for s in sessions.values():
         bit = s.weekday * len(scoring.SLOTS) + scoring.SLOTS.index(s.slot)
         if s.open_to_all:
-            pool = free_anywhere.get(bit, set())
+            pool = free_anywhere.get(bit, _EMPTY)
         else:
             pool = set()
             for c in geo.communities_of_street.get(s.street_id, ()):
-                pool |= free_at.get((c, bit), set())
+                pool |= free_at.get((c, bit), _EMPTY)
         if not pool:
             continue
-        fit = by_kind.get(s.kind_id, set()) | by_category.get(s.category_id, set())
-        for sid in s.skill_ids:
-            fit = fit | by_skill.get(sid, set())
-        chosen = (pool & fit) - excluded.get(s.id, set()) - rejected_by_post.get(s.post_id, set())
-        for mid in chosen:
-            cost = cost_of(members[mid], s, w, fairness[mid])
-            if cost is not None:
-                pairs.append((mid, s.id, cost))
-    pairs.sort()
+        # ``small & large`` walks the smaller set: every step here is O(pool), never O(members).
+        chosen = (pool & by_kind.get(s.kind_id, _EMPTY)) | (pool & by_category.get(
+            s.category_id, _EMPTY))
+        for skill in s.skill_ids:
+            chosen |= pool & by_skill.get(skill, _EMPTY)
+        chosen -= excluded.get(s.id, _EMPTY)
+        chosen -= rejected_by_post.get(s.post_id, _EMPTY)
+        if chosen:
+            pairs.extend(scoring.price_session(s, [members[m] for m in chosen], w, fairness))
     t2 = time.perf_counter()
     return PostProblem(members=members, sessions=sessions, pairs=pairs, starts_at=starts,
                        timings={"load": t1 - t0, "score": t2 - t1})

@@ -79,12 +79,14 @@ def _skill_names() -> dict[int, str]:
 
 
 def _solve(volunteers: dict, targets: dict, pairs, vprefix: str, tprefix: str):
-    used_v = {v for v, _t, _c in pairs}
-    used_t = {t for _v, t, _c in pairs}
+    # The solver takes string ids; each is formatted once, not once per candidate.
+    vname = {v: f"{vprefix}{v}" for v in {v for v, _t, _c in pairs}}
+    tname = {t: f"{tprefix}{t}" for t in {t for _v, t, _c in pairs}}
+    Candidate = solver.Candidate
     return solver.solve(
-        [solver.Volunteer(f"{vprefix}{i}", volunteers[i].capacity) for i in used_v],
-        [solver.Post(f"{tprefix}{i}", targets[i].places) for i in used_t],
-        [solver.Candidate(f"{vprefix}{v}", f"{tprefix}{t}", c) for v, t, c in pairs])
+        [solver.Volunteer(name, volunteers[v].capacity) for v, name in vname.items()],
+        [solver.Post(name, targets[t].places) for t, name in tname.items()],
+        [Candidate(vname[v], tname[t], c) for v, t, c in pairs])
 
 
 def run_matching(actor, scope: OrgNode | None, *, origin: RunOrigin = RunOrigin.CLI,

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 
 #: Distance tiers (their index is the tier number used in the cost).
 TIERS = ("grid", "community", "street", "district")
@@ -158,22 +159,60 @@ def session_tier(m: MemberFacts, s: SessionFacts) -> int | None:
     return DISTRICT if s.open_to_all else None
 
 
-def is_free(m: MemberFacts, s: SessionFacts) -> bool:
-    return bool(m.availability & slot_bit(s.weekday, s.slot))
-
-
 def session_cost(m: MemberFacts, s: SessionFacts, w: Weights, fairness: int | None = None
                  ) -> int | None:
     """The cost of proposing ``m`` for ``s``, or None when ``m`` is not a candidate."""
-    tier = session_tier(m, s)
-    if tier is None or not is_free(m, s):
-        return None
-    fit = _fit_cost(s.skill_ids, m.skill_ids, willingness(m, s), w)
-    if fit is None:
-        return None
-    if fairness is None:
-        fairness = member_fairness(m, w)
-    return fit + w.distance * tier + fairness + w.urgency * (3 - s.urgency)
+    priced = price_session(s, (m,), w, None if fairness is None else {m.id: fairness})
+    return priced[0][2] if priced else None
+
+
+def price_session(s: SessionFacts, members: Iterable[MemberFacts], w: Weights,
+                  fairness: dict[int, int] | None = None) -> list[tuple[int, int, int]]:
+    """``(member id, session id, cost)`` for each of ``members`` that is a candidate for ``s``.
+
+    The one definition of the cost (``session_cost`` is this for one member); written as a
+    loop over many members with the session's figures hoisted, because a district run prices
+    hundreds of thousands of pairs. ``fairness`` maps member id -> :func:`member_fairness`.
+    """
+    bit = slot_bit(s.weekday, s.slot)
+    sid, community, street, open_to_all = s.id, s.community_id, s.street_id, s.open_to_all
+    kind, category = s.kind_id, s.category_id
+    required, n_required = s.skill_ids, len(s.skill_ids)
+    skill_gap, category_only, not_willing = w.skill_gap, w.category_only, w.not_willing
+    constant = w.urgency * (3 - s.urgency)
+    by_tier = (0, w.distance, 2 * w.distance, 3 * w.distance)
+    out = []
+    append = out.append
+    for m in members:
+        if not m.availability & bit:
+            continue
+        if m.community_id == community:
+            tier = COMMUNITY
+        elif street is not None and m.street_id == street:
+            tier = STREET
+        elif open_to_all:
+            tier = DISTRICT
+        else:
+            continue
+        if kind in m.willing_kind_ids:
+            willing = 0
+        elif category in m.willing_category_ids:
+            willing = category_only
+        else:
+            willing = -1
+        if n_required:
+            shared = len(required & m.skill_ids)
+            if not shared and willing < 0:
+                continue
+            fit = skill_gap * (n_required - shared) // n_required
+        elif willing < 0:
+            continue
+        else:
+            fit = 0
+        fit += not_willing if willing < 0 else willing
+        load = fairness[m.id] if fairness is not None else member_fairness(m, w)
+        append((m.id, sid, fit + by_tier[tier] + load + constant))
+    return out
 
 
 def explain_session(m: MemberFacts, s: SessionFacts, w: Weights,
