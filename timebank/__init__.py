@@ -67,11 +67,14 @@ def _register_blueprints(app: Flask) -> None:
     from timebank.home.views import bp as home_bp
     from timebank.inbox.views import bp as inbox_bp
     from timebank.jobs.views import bp as jobs_bp
+    from timebank.lists.views import bp as lists_bp
+    from timebank.matching.views import bp as matching_bp
     from timebank.members.views import bp as members_bp
     from timebank.orgs.views import bp as orgs_bp
     from timebank.posts.views import bp as posts_bp
     from timebank.recognition.views import bp as recognition_bp
 
     for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp, posts_bp, members_bp,
-               recognition_bp):
+               recognition_bp,
+               lists_bp, matching_bp):
         app.register_blueprint(bp)

@@ -1,5 +1,5 @@
-"""Fixtures for the matcher and lists tests: a catalogue, skills, posts on a chosen weekday and
-members with a registration form."""
+"""Fixtures shared by the matcher and lists tests (imported by their conftest.py): a catalogue,
+skills, posts on a chosen weekday and members with a registration form."""
 from __future__ import annotations
 
 import datetime as dt

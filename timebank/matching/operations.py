@@ -289,3 +289,34 @@ def decide_many(actor, proposals: Iterable[Proposal], action: str) -> BulkOutcom
             savepoint.commit()
             out.done += 1
     return out
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def can_edit_settings(user) -> bool:
+    from timebank.accounts.models import Role
+
+    return user.has_role(Role.DISTRICT_ADMIN)
+
+
+def update_settings(actor, values: dict[str, int]) -> list[str]:
+    """Store the matcher settings (district admins); returns the keys that changed."""
+    from timebank.core import settings
+
+    if actor is not None and not can_edit_settings(actor):
+        raise Forbidden()
+    changed = []
+    for key, value in values.items():
+        if key not in rules.BOUNDS:
+            raise Invalid(_l("Unknown setting."), field=key)
+        low, high = rules.BOUNDS[key]
+        if type(value) is not int or not low <= value <= high:
+            raise Invalid(_l("Between %(low)d and %(high)d.", low=low, high=high), field=key)
+        if settings.get(key) != value:
+            settings.put(actor, key, value)
+            changed.append(key)
+    if changed:
+        audit.record(actor, "match.settings", "setting", None,
+                     changed={k: values[k] for k in changed})
+    return changed

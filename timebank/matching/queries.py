@@ -98,6 +98,27 @@ def counts(user) -> dict[str, int]:
         .group_by(Proposal.status)).all())
 
 
+def proposals_for_demand(demand) -> list[Proposal]:
+    return list(db.session.execute(
+        select(Proposal).where(Proposal.demand_id == demand.id,
+                               Proposal.status != ProposalStatus.SUPERSEDED.value)
+        .order_by(Proposal.id.desc()).limit(50)).scalars())
+
+
+def short_sessions(user, limit: int = 20) -> list[PostSession]:
+    """Upcoming open sessions in the user's communities that still have places."""
+    from timebank.core import clock
+    from timebank.posts.models import PostStatus
+
+    return list(db.session.execute(
+        select(PostSession).join(Post, Post.id == PostSession.post_id)
+        .where(Post.community_id.in_(scope_community_ids(user)),
+               Post.status == PostStatus.PUBLISHED.value, PostSession.cancelled.is_(False),
+               PostSession.starts_at > clock.now(),
+               PostSession.claimed < PostSession.capacity)
+        .order_by(PostSession.starts_at).limit(limit)).scalars())
+
+
 # --- members: recommended for you --------------------------------------------------------------
 
 

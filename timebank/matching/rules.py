@@ -20,6 +20,22 @@ MAX_DEMANDS_PER_RESOURCE = "matching.max_demands_per_resource"
 
 _DEFAULTS = Weights()
 
+#: Short names of the settings, for the settings page.
+LABELS = {
+    PREFIX + "skill_gap": _l("Missing skills"),
+    PREFIX + "category_only": _l("Willing for the category only"),
+    PREFIX + "not_willing": _l("Skills fit, not listed as willing"),
+    PREFIX + "distance": _l("Per distance step"),
+    PREFIX + "load_30": _l("Per hour served in the last 30 days"),
+    PREFIX + "load_90": _l("Per hour served in the last 90 days"),
+    PREFIX + "recent_claim": _l("Per recent claim"),
+    PREFIX + "fairness_cap": _l("Cap of the recent load"),
+    PREFIX + "urgency": _l("Per urgency step"),
+    MONTHLY_LIMIT: _l("Default monthly limit (sessions)"),
+    HORIZON_DAYS: _l("Matching horizon (days)"),
+    MAX_DEMANDS_PER_RESOURCE: _l("Demands per resource per run"),
+}
+
 #: What each weight means, for the settings page (and ``settings.declare``'s description).
 WEIGHT_HELP = {
     "skill_gap": _l("Cost when a member has none of the post's required skills (a share of it "
@@ -77,3 +93,9 @@ def current() -> Rules:
     return Rules(weights=weights, default_monthly_limit=value[MONTHLY_LIMIT],
                  horizon_days=value[HORIZON_DAYS],
                  max_demands_per_resource=value[MAX_DEMANDS_PER_RESOURCE])
+
+
+def help_text(key: str):
+    if key.startswith(PREFIX):
+        return WEIGHT_HELP[key[len(PREFIX):]]
+    return LIMIT_HELP[key]
