@@ -21,6 +21,8 @@ from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSess
 from timebank.posts.schedule import Schedule
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
+#: Ids in URLs: beyond a 32-bit integer PostgreSQL would refuse the lookup with an error.
+ID = "int(min=1, max=2147483647)"
 bp.record_once(lambda state: limits.init_app(state.app))
 
 nav.register(_l("Posts"), "posts.index", lambda u: u.is_member, order=20)
@@ -31,10 +33,10 @@ nav.register(_l("To verify"), "posts.records", lambda u: u.is_staff, order=31)
 
 
 def _member():
-    """The current user's member record, or 404 for users who are not members."""
+    """The current user's member record; 403 for users who are not members (a wrong role)."""
     member = queries.member_for(current_user)
     if member is None:
-        abort(404)
+        abort(403)
     return member
 
 
@@ -85,7 +87,7 @@ def index():
                            skills=skills())
 
 
-@bp.route("/<int:post_id>")
+@bp.route(f"/<{ID}:post_id>")
 def detail(post_id: int):
     member = queries.member_for(current_user)
     post = get_or_404(Post, post_id, lambda p: queries.can_view(current_user, p, member))
@@ -111,7 +113,7 @@ def _skill_names(post: Post) -> list[str]:
         select(Skill).where(Skill.id.in_(ids)).order_by(Skill.position)).scalars()]
 
 
-@bp.route("/<int:post_id>/claim", methods=["POST"])
+@bp.route(f"/<{ID}:post_id>/claim", methods=["POST"])
 @limits.claim_limit
 def claim(post_id: int):
     member = _member()
@@ -138,7 +140,7 @@ def claim(post_id: int):
     return redirect(url_for("posts.detail", post_id=post.id))
 
 
-@bp.route("/claims/<int:claim_id>/withdraw", methods=["POST"])
+@bp.route(f"/claims/<{ID}:claim_id>/withdraw", methods=["POST"])
 @limits.claim_limit
 def withdraw(claim_id: int):
     claim_row = get_or_404(Claim, claim_id, lambda c: c.member.user_id == current_user.id
@@ -156,7 +158,7 @@ def withdraw(claim_id: int):
     return redirect(url_for("posts.my_claims"))
 
 
-@bp.route("/waitlist/<int:entry_id>/leave", methods=["POST"])
+@bp.route(f"/waitlist/<{ID}:entry_id>/leave", methods=["POST"])
 def leave_waitlist(entry_id: int):
     entry = get_or_404(WaitlistEntry, entry_id, lambda e: e.member.user_id == current_user.id)
     operations.leave_waitlist(current_user, entry)
@@ -285,14 +287,14 @@ def _viewable_member(member_id: int):
     return get_or_404(Member, member_id, lambda m: m.can_view(current_user))
 
 
-@bp.route("/card/<int:member_id>")
+@bp.route(f"/card/<{ID}:member_id>")
 def member_card(member_id: int):
     member = _viewable_member(member_id)
     return render_template("posts/card.html", card=queries.card(member, _card_year()),
                            year=_card_year(), own=member.user_id == current_user.id)
 
 
-@bp.route("/card/<int:member_id>.xlsx")
+@bp.route(f"/card/<{ID}:member_id>.xlsx")
 def member_card_xlsx(member_id: int):
     return _xlsx(queries.card(_viewable_member(member_id), _card_year()))
 
@@ -415,7 +417,7 @@ def _fill_form(form: PostForm, post: Post) -> None:
     form.weekdays.data = sched.get("weekdays", [])
 
 
-@bp.route("/manage/<int:post_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/manage/<{ID}:post_id>/edit", methods=["GET", "POST"])
 def edit_post(post_id: int):
     post = _managed_post(post_id)
     form = PostForm()
@@ -445,7 +447,7 @@ def edit_post(post_id: int):
         400 if request.method == "POST" else 200)
 
 
-@bp.route("/manage/<int:post_id>")
+@bp.route(f"/manage/<{ID}:post_id>")
 def manage_post(post_id: int):
     post = _managed_post(post_id)
     sessions = queries.session_list(post)
@@ -466,19 +468,19 @@ def _state_change(post_id: int, action, done_message: str):
     return redirect(url_for("posts.manage_post", post_id=post.id))
 
 
-@bp.route("/manage/<int:post_id>/publish", methods=["POST"])
+@bp.route(f"/manage/<{ID}:post_id>/publish", methods=["POST"])
 def publish(post_id: int):
     return _state_change(post_id, lambda p: operations.publish(current_user, p),
                          _("Published: members can claim it now."))
 
 
-@bp.route("/manage/<int:post_id>/close", methods=["POST"])
+@bp.route(f"/manage/<{ID}:post_id>/close", methods=["POST"])
 def close(post_id: int):
     return _state_change(post_id, lambda p: operations.close(current_user, p),
                          _("Closed for claims."))
 
 
-@bp.route("/manage/<int:post_id>/cancel", methods=["POST"])
+@bp.route(f"/manage/<{ID}:post_id>/cancel", methods=["POST"])
 def cancel(post_id: int):
     form = CancelForm()
     if not form.validate_on_submit():
@@ -521,7 +523,7 @@ def add_kind():
 # --- staff: sessions and attendance ------------------------------------------------------------
 
 
-@bp.route("/manage/sessions/<int:session_id>")
+@bp.route(f"/manage/sessions/<{ID}:session_id>")
 def manage_session(session_id: int):
     session = _managed_session(session_id)
     claims = queries.session_claims(session)
@@ -533,14 +535,14 @@ def manage_session(session_id: int):
         started=session.has_started(), cancel_form=CancelForm())
 
 
-@bp.route("/manage/sessions/<int:session_id>/qr.svg")
+@bp.route(f"/manage/sessions/<{ID}:session_id>/qr.svg")
 def session_qr(session_id: int):
     session = _managed_session(session_id)
     return Response(str(qr.svg(qr.checkin_url(session), scale=10)), mimetype="image/svg+xml",
                     headers={"Content-Disposition": f"inline; filename=checkin-{session.id}.svg"})
 
 
-@bp.route("/manage/sessions/<int:session_id>/attendance", methods=["POST"])
+@bp.route(f"/manage/sessions/<{ID}:session_id>/attendance", methods=["POST"])
 def mark_attendance(session_id: int):
     session = _managed_session(session_id)
     present = request.form.get("present") == "1"
@@ -562,7 +564,7 @@ def mark_attendance(session_id: int):
     return redirect(url_for("posts.manage_session", session_id=session.id))
 
 
-@bp.route("/manage/sessions/<int:session_id>/cancel", methods=["POST"])
+@bp.route(f"/manage/sessions/<{ID}:session_id>/cancel", methods=["POST"])
 def cancel_session(session_id: int):
     session = _managed_session(session_id)
     form = CancelForm()
@@ -598,7 +600,7 @@ def _reviewable(record_id: int) -> ServiceRecord:
     return get_or_404(ServiceRecord, record_id, lambda r: r.can_review(current_user))
 
 
-@bp.route("/manage/records/<int:record_id>/verify", methods=["POST"])
+@bp.route(f"/manage/records/<{ID}:record_id>/verify", methods=["POST"])
 @limits.verify_limit
 def verify_record(record_id: int):
     record = _reviewable(record_id)
@@ -644,7 +646,7 @@ def verify_bulk():
     return redirect(url_for("posts.records"))
 
 
-@bp.route("/manage/records/<int:record_id>/reject", methods=["POST"])
+@bp.route(f"/manage/records/<{ID}:record_id>/reject", methods=["POST"])
 @limits.verify_limit
 def reject_record(record_id: int):
     record = _reviewable(record_id)

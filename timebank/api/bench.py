@@ -1,0 +1,27 @@
+"""A bare endpoint for ``bench/claims.py``: the same server, authentication and one insert, so
+the claim path's own cost shows as a ratio. Registered only when ``TIMEBANK_BENCH_ENDPOINTS=1``
+(never in production)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask_login import current_user
+
+from timebank.audit import operations as audit
+from timebank.extensions import csrf, db
+
+bp = Blueprint("api_bench", __name__, url_prefix="/api/v1/bench")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def _authenticate():
+    from timebank.api.views import _authenticate as api_authenticate
+
+    return api_authenticate()
+
+
+@bp.route("/ping", methods=["POST"])
+def ping():
+    event = audit.record(current_user, "bench.ping", "user", current_user.id)
+    db.session.commit()
+    return jsonify({"id": event.id}), 201

@@ -1,0 +1,61 @@
+"""API tokens: issued at login with phone and password, stored hashed, expiring."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from timebank.api.models import ApiToken
+from timebank.audit import operations as audit
+from timebank.core import clock
+from timebank.extensions import db
+
+#: Refresh ``last_used_at`` at most this often (every request would otherwise write).
+TOUCH_EVERY = dt.timedelta(hours=1)
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def issue(user) -> tuple[str, ApiToken]:
+    """A new token for ``user``: (the token to hand to the client once, its stored row)."""
+    raw = secrets.token_urlsafe(32)
+    now = clock.now()
+    token = ApiToken(user_id=user.id, token_hash=hash_token(raw), created_at=now,
+                     expires_at=now + dt.timedelta(days=current_app.config["API_TOKEN_DAYS"]))
+    db.session.add(token)
+    db.session.flush()
+    audit.record(user, "api_token.issue", "user", user.id, token=token.id)
+    return raw, token
+
+
+def find(raw: str) -> ApiToken | None:
+    """The valid token row for ``raw``, or None (unknown, expired, revoked, user disabled)."""
+    if not raw or len(raw) > 200:
+        return None
+    token = db.session.execute(select(ApiToken).where(
+        ApiToken.token_hash == hash_token(raw))).scalar_one_or_none()
+    if token is None or not token.is_valid():
+        return None
+    return token
+
+
+def touch(token: ApiToken) -> bool:
+    """Record use, at most hourly; True when it wrote (the caller commits)."""
+    now = clock.now()
+    if token.last_used_at is not None and now - token.last_used_at < TOUCH_EVERY:
+        return False
+    db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
+                       .values(last_used_at=now).execution_options(synchronize_session=False))
+    return True
+
+
+def revoke(actor, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        db.session.flush()
+        audit.record(actor, "api_token.revoke", "user", token.user_id, token=token.id)
