@@ -75,7 +75,7 @@ class DemandStatus(enum.StrEnum):
 
 
 DEMAND_STATUS_LABELS = {
-    DemandStatus.OPEN: _l("Open"),
+    DemandStatus.OPEN: _l("Awaiting a match"),
     DemandStatus.MATCHED: _l("Matched"),
     DemandStatus.IN_PROGRESS: _l("In progress"),
     DemandStatus.DONE: _l("Done"),

@@ -17,7 +17,7 @@ from timebank.matching import operations, queries, rules
 from timebank.matching.forms import RunForm, field_name, settings_form_class
 from timebank.matching.models import (PROPOSAL_STATUS_LABELS, Proposal, ProposalKind,
                                       ProposalStatus, RunOrigin)
-from timebank.members.models import SLOT_LABELS, WEEKDAY_LABELS
+from timebank.members.models import WEEKDAY_LABELS
 from timebank.orgs.models import OrgNode
 from timebank.posts.models import Post
 
@@ -32,6 +32,9 @@ TIER_LABELS = {"grid": _l("Same grid"), "community": _l("Same community"),
 
 
 # A global, not a context processor: imported macros (the reasons) see globals only.
+SLOT_LABELS = {"morning": _l("in the morning"), "afternoon": _l("in the afternoon"),
+               "evening": _l("in the evening")}
+
 bp.record_once(lambda state: state.app.jinja_env.globals.update(match_labels={
     "tier": TIER_LABELS, "weekday": WEEKDAY_LABELS, "slot": SLOT_LABELS}))
 
