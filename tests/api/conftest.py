@@ -5,7 +5,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "posts"))
 
-from posts_fixtures import catalogue, make_member, make_post, member_of  # noqa: E402,F401
+from posts_fixtures import (catalogue, live_server, make_member, make_post,  # noqa: E402,F401
+                            member_of)
 
 
 @pytest.fixture
@@ -39,18 +40,3 @@ def api(client, token_for):
             return client.open(url, method="DELETE", headers=self.headers, **kw)
 
     return Api
-
-
-@pytest.fixture
-def live_server(app):
-    """The app served by werkzeug in a thread (real sockets, one thread per request)."""
-    import threading
-
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)

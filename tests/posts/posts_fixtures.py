@@ -80,3 +80,18 @@ def member_of(db):
         return db.session.execute(select(Member).where(Member.user_id == user.id)).scalar_one()
 
     return get
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by werkzeug in a thread (real sockets, a thread per request)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

@@ -174,3 +174,33 @@ def test_staff_add_a_kind_for_their_community(client, db, tree, catalogue):
     client.logout()
     client.login(tree.staff3)
     assert "剪纸" not in client.get("/posts/manage/new").text
+
+
+def test_fits_my_availability_and_skills(client, db, tree, make_post, member_of):
+    from timebank.members import operations as members
+
+    first_aid = members.create_skill(tree.district_admin, "急救")
+    legal = members.create_skill(tree.district_admin, "法律")
+    day = local_day(3)
+    members.save_profile(tree.member, member_of(tree.member), skills=[first_aid],
+                         availability=[(day.weekday(), "morning")])
+    db.session.commit()
+    make_post(title="合适的岗位", days=(3,), skill_ids=[first_aid.id])
+    make_post(title="缺技能的岗位", days=(3,), skill_ids=[legal.id])
+    make_post(title="没空的岗位", days=(3,), start="19:00", end="20:00")
+    make_post(title="已满的岗位", days=(3,), capacity=1)
+    from timebank.posts import operations
+    from timebank.posts.models import Post
+
+    full = db.session.execute(select(Post).where(Post.title == "已满的岗位")).scalar_one()
+    other = member_of(tree.member3)
+    full.open_to_all = True
+    db.session.commit()
+    operations.claim(tree.member3, other, full)
+    db.session.commit()
+    client.login(tree.member)
+    text = client.get("/posts/?fits=1").text
+    assert "合适的岗位" in text
+    for title in ("缺技能的岗位", "没空的岗位", "已满的岗位"):
+        assert title not in text
+    assert "缺技能的岗位" in client.get("/posts/").text
