@@ -67,7 +67,7 @@ def _notify(user_id: int, subject, body, link: str | None, key: str) -> None:
         inbox.send(user_id, str(subject), str(body), link=link, dedup_key=key)
 
 
-def _path(endpoint: str, **values) -> str:
+def path_for(endpoint: str, **values) -> str:
     """A link for a message: works in requests and in scheduled jobs alike."""
     from flask import current_app
 
@@ -379,7 +379,7 @@ def cancel(actor, post: Post, reason: str = "") -> int:
         subject = _("Cancelled: %(title)s", title=post.title)
         body = _("The community has cancelled this post; your claims for its coming sessions "
                  "are cancelled.") + (("\n" + _("Reason: %(r)s", r=reason)) if reason else "")
-    n = _cancel_sessions(ids, _path("posts.detail", post_id=post.id), subject, body,
+    n = _cancel_sessions(ids, path_for("posts.detail", post_id=post.id), subject, body,
                          f"post-cancelled:{post.id}")
     audit.record(actor, "post.cancel", "post", post.id, claims=n, reason=reason)
     return n
@@ -397,7 +397,7 @@ def cancel_session(actor, session: PostSession, reason: str = "") -> int:
                     when=_local(session.starts_at))
         body = _("The community has cancelled this session; your claim is cancelled.") + (
             ("\n" + _("Reason: %(r)s", r=reason)) if reason else "")
-    n = _cancel_sessions([session.id], _path("posts.detail", post_id=post.id), subject, body,
+    n = _cancel_sessions([session.id], path_for("posts.detail", post_id=post.id), subject, body,
                          f"session-cancelled:{session.id}")
     audit.record(actor, "post_session.cancel", "post_session", session.id, claims=n)
     return n
@@ -631,7 +631,7 @@ def promote_waitlist(session: PostSession, now: dt.datetime | None = None) -> li
             subject = _("A place came free: %(title)s", title=session.post.title)
             body = _("You were on the waiting list and now have a place in the session of "
                      "%(when)s.", when=_local(session.starts_at))
-        _notify(member.user_id, subject, body, _path("posts.my_claims"),
+        _notify(member.user_id, subject, body, path_for("posts.my_claims"),
                 f"promoted:{claim_row.id}:{int(now.timestamp())}")
     db.session.flush()
     return promoted
@@ -786,6 +786,31 @@ def mark_attendance(actor, session: PostSession, claim_ids: Iterable[int],
     return out
 
 
+def close_attendance(session: PostSession, now: dt.datetime | None = None) -> tuple[int, int]:
+    """After the session: claimants who never checked in become no-shows; those who checked in
+    without checking out get their record, ending at the session's end. Staff's marks are kept.
+    Returns (no-shows marked, records made); a second run finds nothing to do."""
+    now = now or clock.now()
+    if now < session.ends_at:
+        return 0, 0
+    no_shows = db.session.execute(
+        update(Claim).where(Claim.session_id == session.id,
+                            Claim.status == ClaimStatus.ACTIVE.value,
+                            Claim.attendance.is_(None), Claim.checked_in_at.is_(None))
+        .values(attendance=Attendance.NO_SHOW.value, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    open_checkins = db.session.execute(select(Claim).where(
+        Claim.session_id == session.id, Claim.status == ClaimStatus.ACTIVE.value,
+        Claim.checked_in_at.is_not(None), Claim.checked_out_at.is_(None))).scalars().all()
+    records = 0
+    for c in open_checkins:
+        if _record_of(c) is None:
+            _record_for_claim(None, c, c.checked_in_at, max(session.ends_at, c.checked_in_at))
+            records += 1
+    db.session.flush()
+    return no_shows, records
+
+
 def report_service(actor, member, *, started_at: dt.datetime, ended_at: dt.datetime,
                    description: str, kind: PostKind | None = None) -> ServiceRecord:
     """A member's report of service done off the platform, for their community's staff."""
@@ -899,7 +924,7 @@ def reject(actor, record: ServiceRecord, reason: str) -> None:
         subject = _("Service record not accepted")
         body = _("Your service record of %(when)s was not accepted: %(r)s",
                  when=_local(record.started_at), r=record.reject_reason)
-    _notify(record.member.user_id, subject, body, _path("posts.card"),
+    _notify(record.member.user_id, subject, body, path_for("posts.card"),
             f"record-rejected:{record.id}")
     audit.record(actor, "service_record.reject", "service_record", record.id, reason=reason)
 
