@@ -1,0 +1,13 @@
+"""Demo data for the matcher: one stored run over the whole district, so the matching page shows
+proposals with their reasons. The lists are seeded first (their demands and resources are half
+of what it matches), although the lists' own demo step comes later in ``FEATURE_STEPS``."""
+from __future__ import annotations
+
+
+def seed(ctx) -> None:
+    from timebank.lists import demo as lists_demo
+    from timebank.matching import operations
+    from timebank.matching.models import RunOrigin
+
+    lists_demo.seed(ctx)
+    operations.run_matching(None, None, origin=RunOrigin.DEMO)
