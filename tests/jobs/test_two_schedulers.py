@@ -27,9 +27,13 @@ pytestmark = pytest.mark.slow
 
 def _spawn(mode, db_url, instance, out, *extra):
     env = dict(os.environ, PYTHONUNBUFFERED="1", TIMEBANK_INSTANCE_PATH=str(instance))
-    return subprocess.Popen([sys.executable, str(SCRIPT), mode, db_url, str(instance), str(out),
-                             *map(str, extra)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = open(f"{out}.{time.monotonic_ns()}.log", "w")  # noqa: SIM115 (closed with the process)
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), mode, db_url, str(instance), str(out),
+                             *map(str, extra)], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, text=True)
+    proc.log_path = log.name
+    log.close()
+    return proc
 
 
 def _lines(out: Path) -> list[tuple[int, str]]:
@@ -48,14 +52,15 @@ def _wait_for(predicate, timeout=30.0, what=""):
 
 
 def _stop(proc) -> str:
+    """Stop the process (if still running) and return everything it printed."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     try:
-        output, _ = proc.communicate(timeout=20)
+        proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
-        output, _ = proc.communicate()
-    return output
+        proc.wait()
+    return Path(proc.log_path).read_text()
 
 
 def test_second_scheduler_waits_then_takes_over(app, db, db_url, database, tmp_path):
@@ -65,8 +70,10 @@ def test_second_scheduler_waits_then_takes_over(app, db, db_url, database, tmp_p
     try:
         _wait_for(lambda: any(p == first.pid for p, _ in _lines(out)), what="first scheduler")
         second = _spawn("scheduler", db_url, database.instance, out)
-        # While the first is alive, the second runs nothing.
-        time.sleep(2.5)
+        # While the first is alive, the second waits and runs nothing.
+        _wait_for(lambda: "waiting to take over" in Path(second.log_path).read_text(),
+                  what="second scheduler waiting")
+        time.sleep(2)
         assert first.poll() is None and second.poll() is None
         assert all(p == first.pid for p, _ in _lines(out))
 
@@ -85,8 +92,7 @@ def test_second_scheduler_waits_then_takes_over(app, db, db_url, database, tmp_p
         _stop(first)
         if second is not None:
             _stop(second)
-    assert "waiting to take over" in second_output
-    assert "lock acquired" in second_output
+    assert "lock acquired" in second_output.split("waiting to take over")[1]
 
     lines = _lines(out)
     counts = collections.Counter(t for _, t in lines)
@@ -104,8 +110,9 @@ def test_two_runners_race_for_the_same_periods(app, db, db_url, database, tmp_pa
     n = 25
     procs = [_spawn("race", db_url, database.instance, out, n, start.isoformat())
              for _ in range(2)]
-    outputs = [p.communicate(timeout=120)[0] for p in procs]
-    assert all(p.returncode == 0 for p in procs), outputs
+    for p in procs:
+        p.wait(timeout=120)
+    assert all(p.returncode == 0 for p in procs), [_stop(p) for p in procs]
     lines = _lines(out)
     counts = collections.Counter(t for _, t in lines)
     assert len(counts) == n and set(counts.values()) == {1}, counts
