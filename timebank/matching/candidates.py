@@ -119,7 +119,7 @@ def _session_facts(now: dt.datetime, horizon: dt.timedelta, geo: Geography,
             skill_stmt = skill_stmt.where(Post.community_id.in_(sorted(community_ids)))
         if post_ids is not None:
             skill_stmt = skill_stmt.where(Post.id.in_(list(post_ids)))
-        for pid, sid in db.session.execute(skill_stmt):
+        for pid, sid in db.session.execute(skill_stmt).all():
             if pid in wanted:
                 skills[pid].add(sid)
     sessions: dict[int, SessionFacts] = {}
@@ -180,7 +180,7 @@ def _members_with_forms(geo: Geography, reach: set[int] | None,
             select(s.c.profile_id, literal(0), s.c.skill_id).where(s.c.profile_id.in_(ids)),
             select(k.c.profile_id, literal(1), k.c.kind_id).where(k.c.profile_id.in_(ids)),
             select(c.c.profile_id, literal(2), c.c.category_id)
-            .where(c.c.profile_id.in_(ids)))):
+            .where(c.c.profile_id.in_(ids)))).all():
         links[what].setdefault(profile_id, []).append(ref)
     skills, kinds, categories = links
     out = []
@@ -203,7 +203,7 @@ def _claims_view(now: dt.datetime, horizon: dt.timedelta
     for member_id, session_id, status in db.session.execute(
             select(Claim.member_id, Claim.session_id, Claim.status)
             .join(PostSession, PostSession.id == Claim.session_id)
-            .where(PostSession.starts_at >= now, PostSession.starts_at < now + horizon)):
+            .where(PostSession.starts_at >= now, PostSession.starts_at < now + horizon)).all():
         pairs.add((member_id, session_id))
         if status == ClaimStatus.ACTIVE.value:
             in_horizon[member_id] += 1
@@ -234,7 +234,7 @@ def _post_proposals(replaces: Replaces, now: dt.datetime, horizon: dt.timedelta
                    Proposal.community_id, Proposal.status)
             .where(Proposal.kind == ProposalKind.POST.value,
                    Proposal.status.in_([ProposalStatus.REJECTED.value,
-                                        ProposalStatus.PROPOSED.value]))):
+                                        ProposalStatus.PROPOSED.value]))).all():
         if status == ProposalStatus.REJECTED:
             rejected.add((member_id, post_id))
         elif not replaces(community_id, post_id):
