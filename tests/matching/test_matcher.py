@@ -215,3 +215,29 @@ def test_recommendations_and_suggestions(db, tree, make_post, make_member, skill
     suggestions = queries.suggest_volunteers(fit)
     (row,) = suggestions
     assert [c.member.id for c in row.candidates] == [m.id]
+
+
+def test_pending_members_are_not_candidates(db, tree, make_post, make_member):
+    from sqlalchemy import update
+
+    from timebank.members.models import Member
+
+    pending = make_member()
+    db.session.execute(update(Member).where(Member.id == pending.id).values(status="pending"))
+    db.session.commit()
+    post = make_post()
+    assert (pending.id, session_of(post).id) not in pairs(db)
+
+
+def test_the_scheduler_runs_the_nightly_job_once_per_period(app, db, tree, make_post,
+                                                            make_member):
+    from timebank import scheduler
+
+    make_member()
+    make_post(capacity=1)
+    job = scheduler.get_job("matching.nightly")
+    period = scheduler.latest_fire_time(job, clock.now())
+    first = scheduler.execute(job, period)
+    assert first.outcome == "ok", first.summary
+    assert scheduler.execute(job, period).outcome == "duplicate"
+    assert db.session.execute(select(func.count()).select_from(Proposal)).scalar_one() == 1
