@@ -124,7 +124,7 @@ class Post(db.Model):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 
-    community: Mapped[OrgNode] = relationship(lazy="joined")
+    community: Mapped[OrgNode] = relationship()
     kind: Mapped[PostKind] = relationship(lazy="joined")
     sessions: Mapped[list[PostSession]] = relationship(
         back_populates="post", order_by="PostSession.starts_at", cascade="all, delete-orphan")
@@ -169,7 +169,7 @@ class PostSession(db.Model):
     #: the claim's conditional update tests it on the same row, so no claim slips in after.
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    post: Mapped[Post] = relationship(back_populates="sessions", lazy="joined")
+    post: Mapped[Post] = relationship(back_populates="sessions")
 
     @property
     def places_left(self) -> int:
@@ -248,8 +248,8 @@ class Claim(db.Model):
     checked_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     attendance: Mapped[str | None] = mapped_column(String(16))
 
-    session: Mapped[PostSession] = relationship(lazy="joined")
-    member = relationship("Member", lazy="joined")
+    session: Mapped[PostSession] = relationship()
+    member = relationship("Member")
 
     @property
     def status_enum(self) -> ClaimStatus:
@@ -287,8 +287,8 @@ class WaitlistEntry(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    session: Mapped[PostSession] = relationship(lazy="joined")
-    member = relationship("Member", lazy="joined")
+    session: Mapped[PostSession] = relationship()
+    member = relationship("Member")
 
 
 # --- service records ---------------------------------------------------------------------------
@@ -371,8 +371,8 @@ class ServiceRecord(db.Model):
     #: The ledger transaction that deposited the minutes.
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
 
-    member = relationship("Member", lazy="joined")
-    community: Mapped[OrgNode] = relationship(lazy="joined")
+    member = relationship("Member")
+    community: Mapped[OrgNode] = relationship()
     post: Mapped[Post | None] = relationship()
     kind: Mapped[PostKind | None] = relationship()
     claim: Mapped[Claim | None] = relationship()

@@ -294,14 +294,14 @@ def session_claims(session: PostSession) -> list[Claim]:
     return list(db.session.execute(
         select(Claim).where(Claim.session_id == session.id,
                             Claim.status == ClaimStatus.ACTIVE.value)
-        .order_by(Claim.created_at, Claim.id)).scalars())
+        .options(joinedload(Claim.member)).order_by(Claim.created_at, Claim.id)).scalars())
 
 
 def session_waitlist(session: PostSession) -> list[WaitlistEntry]:
     return list(db.session.execute(
         select(WaitlistEntry).where(WaitlistEntry.session_id == session.id,
                                     WaitlistEntry.status == WaitStatus.WAITING.value)
-        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)).scalars())
+        .options(joinedload(WaitlistEntry.member)).order_by(WaitlistEntry.created_at, WaitlistEntry.id)).scalars())
 
 
 def records_by_claim(claim_ids: Sequence[int]) -> dict[int, ServiceRecord]:
@@ -316,7 +316,7 @@ def records_for_review(user, status: str = RecordStatus.PENDING.value, flagged: 
     stmt = (select(ServiceRecord)
             .where(ServiceRecord.community_id.in_(scope_community_ids(user)),
                    ServiceRecord.status == status)
-            .options(joinedload(ServiceRecord.post)))
+            .options(joinedload(ServiceRecord.post), joinedload(ServiceRecord.member)))
     order = [ServiceRecord.started_at, ServiceRecord.id]
     if status != RecordStatus.PENDING:
         order = [ServiceRecord.reviewed_at.desc(), ServiceRecord.id.desc()]
@@ -336,8 +336,9 @@ def records_for_review(user, status: str = RecordStatus.PENDING.value, flagged: 
 
 def my_claims(member, upcoming: bool, limit: int = 100) -> list[Claim]:
     now = clock.now()
-    stmt = select(Claim).join(PostSession, PostSession.id == Claim.session_id).where(
-        Claim.member_id == member.id)
+    stmt = (select(Claim).join(PostSession, PostSession.id == Claim.session_id)
+            .where(Claim.member_id == member.id)
+            .options(joinedload(Claim.session).joinedload(PostSession.post)))
     if upcoming:
         stmt = stmt.where(Claim.status == ClaimStatus.ACTIVE.value,
                           PostSession.ends_at > now).order_by(PostSession.starts_at)
@@ -354,6 +355,7 @@ def my_waiting(member) -> list[WaitlistEntry]:
         select(WaitlistEntry).join(PostSession).where(
             WaitlistEntry.member_id == member.id,
             WaitlistEntry.status == WaitStatus.WAITING.value, PostSession.starts_at > now)
+        .options(joinedload(WaitlistEntry.session).joinedload(PostSession.post))
         .order_by(PostSession.starts_at)).scalars())
 
 
@@ -389,7 +391,7 @@ def card(member, year: int | None = None) -> Card:
 
     claims = db.session.execute(
         select(Claim).where(Claim.member_id == member.id)
-        .options(joinedload(Claim.session))).scalars().all()
+        .options(joinedload(Claim.session).joinedload(PostSession.post))).scalars().all()
     records = db.session.execute(
         select(ServiceRecord).where(ServiceRecord.member_id == member.id)).scalars().all()
     by_claim = {r.claim_id: r for r in records if r.claim_id is not None}
