@@ -47,7 +47,7 @@ def clean_id_number(value: str | None, field: str = "id_number") -> str:
     if birth > clock.today() or birth.year < 1900:
         raise Invalid(_l("The birth date in the ID card number is not plausible."), field=field)
     try:
-        ric.validate(number)
+        ric.get_birth_place(number)  # the checks above are ric.validate's other steps
     except ValidationError:
         raise Invalid(_l("The region code in the ID card number does not exist."),
                       field=field) from None

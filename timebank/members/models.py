@@ -55,8 +55,12 @@ def availability_to_mask(cells) -> int:
     return mask
 
 
+#: Bit i of the availability mask <-> _CELLS[i].
+_CELLS = tuple((d, s) for d in range(7) for s in SLOTS)
+
+
 def mask_to_availability(mask: int) -> frozenset[tuple[int, str]]:
-    return frozenset((d, s) for d in range(7) for s in SLOTS if mask & availability_bit(d, s))
+    return frozenset(cell for i, cell in enumerate(_CELLS) if mask >> i & 1)
 
 
 def mask_id_number(number: str | None) -> str:

@@ -6,7 +6,8 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, union_all
+from sqlalchemy import (Select, and_, bindparam, exists, func, literal, literal_column, or_,
+                        select, union_all)
 
 from timebank.accounts.models import Role, User
 from timebank.extensions import db
@@ -19,6 +20,23 @@ from timebank.posts.models import PostCategory, PostKind
 
 #: IN lists are split so one query never binds more parameters than a database accepts.
 _CHUNK = 5000
+
+
+def in_list(column, values):
+    """``column IN (values)`` for thousands of values.
+
+    On PostgreSQL: ``column IN (SELECT unnest(:array))``. One parameter instead of thousands
+    (psycopg rewrites each placeholder in Python: seconds for a few thousand ids), and a
+    semi-join the planner hashes even in the generic plan of a prepared statement, where
+    ``= ANY(:array)`` is a linear search per row (half a second per 900 keys on a freshly
+    imported, not yet analysed table).
+    """
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column.in_(select(func.unnest(bindparam(None, values, type_=ARRAY(column.type)))))
+    return column.in_(values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +97,7 @@ def _profiles_chunk(member_ids: list[int]) -> dict[int, Profile]:
                MemberProfile.max_sessions_per_month)
         .join(Member, and_(Member.id == MemberProfile.member_id,
                            Member.profile_version == MemberProfile.version))
-        .where(Member.id.in_(member_ids))
+        .where(in_list(Member.id, member_ids))
     ).all()
     if not rows:
         return {}
@@ -88,11 +106,11 @@ def _profiles_chunk(member_ids: list[int]) -> dict[int, Profile]:
     links = union_all(
         select(s.c.profile_id, literal("s").label("what"), s.c.skill_id.label("ref"),
                Skill.code.label("code"))
-        .join(Skill, Skill.id == s.c.skill_id).where(s.c.profile_id.in_(profile_ids)),
+        .join(Skill, Skill.id == s.c.skill_id).where(in_list(s.c.profile_id, profile_ids)),
         select(c.c.profile_id, literal("c"), c.c.category_id, literal(None))
-        .where(c.c.profile_id.in_(profile_ids)),
+        .where(in_list(c.c.profile_id, profile_ids)),
         select(k.c.profile_id, literal("k"), k.c.kind_id, literal(None))
-        .where(k.c.profile_id.in_(profile_ids)),
+        .where(in_list(k.c.profile_id, profile_ids)),
     )
     parts: dict[int, dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for profile_id, what, ref, code in db.session.execute(links):
@@ -369,9 +387,11 @@ def unit_members(unit: OrgNode, state: str = "") -> Select:
 
 
 def unit_state_counts(unit: OrgNode) -> dict[str, int]:
+    # A literal, not a bound 0: PostgreSQL must see the same expression in GROUP BY.
+    has_form = Member.profile_version > literal_column("0")
     rows = db.session.execute(
-        select(Member.status, Member.profile_version > 0, func.count())
-        .where(Member.unit_id == unit.id).group_by(Member.status, Member.profile_version > 0)
+        select(Member.status, has_form, func.count())
+        .where(Member.unit_id == unit.id).group_by(Member.status, has_form)
     ).all()
     counts = dict.fromkeys(REPORTING_STATES, 0)
     for status, has_form, n in rows:
