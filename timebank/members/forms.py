@@ -27,7 +27,7 @@ def _int_or_none(value):
 class ApplicationForm(FlaskForm):
     """Who the applicant is and where they live and work (报到)."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=50)],
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=50)],
                        render_kw={"autocomplete": "name"})
     id_number = StringField(_l("ID card number"), validators=[DataRequired(), Length(max=40)],
                             render_kw={"autocomplete": "off", "spellcheck": "false"})

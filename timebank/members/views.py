@@ -337,7 +337,7 @@ def directory():
     if f.community_id and f.community_id not in {c.id for c in queries.communities_in_scope(
             current_user)}:
         abort(404)
-    page = db.paginate(queries.directory(current_user, f),
+    page = db.paginate(queries.directory(current_user, f).options(*queries.page_options()),
                        page=request.args.get("page", 1, type=int),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     bulk = BulkForm(prefix="bulk")
@@ -510,7 +510,7 @@ def liaison():
     unit = _liaison_unit(unit_id) if unit_id else units[0]
     state = request.args.get("state", "")
     state = state if state in queries.REPORTING_STATES else ""
-    page = db.paginate(queries.unit_members(unit, state),
+    page = db.paginate(queries.unit_members(unit, state).options(*queries.page_options()),
                        page=request.args.get("page", 1, type=int),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     report_form = UnitReportForm(prefix="report")
