@@ -78,7 +78,8 @@ def directory_xlsx(stmt: Select) -> bytes:
                 format_availability(p.availability) if p else "",
                 p.max_sessions_per_month if p and p.max_sessions_per_month is not None else "",
             ]
-            ws.append([neutralise(v) for v in row])
+            # Empty cells are left out of the file (openpyxl writes nothing for None).
+            ws.append([neutralise(v) if v != "" else None for v in row])
         offset += _BATCH
     out = io.BytesIO()
     wb.save(out)
