@@ -25,7 +25,9 @@ def _staff_only(method, path):
                       (method, path.format(id=_m(t, "member3")), "street_admin", 404),
                       (method, path.format(id=_m(t)), "liaison", 403),
                       (method, path.format(id=_m(t)), "member", 403),
-                      (method, path.format(id=_m(t)), "liaison2", 404)]
+                      (method, path.format(id=_m(t)), "liaison2", 404),
+                      (method, path.format(id=_m(t)), "staff3", 404),
+                      (method, path.format(id=_m(t)), "member3", 404)]
 
 
 SCOPED = {

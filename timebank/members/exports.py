@@ -42,6 +42,7 @@ def _decrypt(token: str | None) -> str | None:
 
 
 def directory_xlsx(stmt: Select) -> bytes:
+    """``stmt``: :func:`queries.directory` with ``join_users=True``."""
     from timebank.members.models import Skill
 
     names = dict(db.session.execute(select(OrgNode.id, OrgNode.name)).all())

@@ -698,6 +698,8 @@ def _group_by_keys(updates: list[dict]) -> list[list[dict]]:
 def template_xlsx() -> bytes:
     from openpyxl.styles import Font
 
+    from timebank.members.exports import neutralise
+
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "报到登记"
@@ -726,7 +728,8 @@ def template_xlsx() -> bytes:
     kinds = [k.name for k in queries.kinds_for(None)]
     units = [u.name for u in queries.active_units()]
     for i in range(max(len(skills), len(cats), len(kinds), len(units), 0)):
-        lists.append([seq[i] if i < len(seq) else None for seq in (skills, cats, kinds, units)])
+        lists.append([neutralise(seq[i]) if i < len(seq) else None
+                      for seq in (skills, cats, kinds, units)])
     for letter in "ABCD":
         lists.column_dimensions[letter].width = 20
     out = io.BytesIO()

@@ -118,9 +118,10 @@ class Member(db.Model):
         CheckConstraint(
             "status IN ('pending', 'approved', 'rejected', 'inactive')", name="status_valid"
         ),
-        Index("ix_members_community_id_status", "community_id", "status"),
-        # The directory searches within a community (or a street's communities) by pinyin
-        # initials prefix or the phone's last four digits.
+        # The directory lists a community by status in name order (and counts by status), and
+        # searches within a community by pinyin initials prefix or the phone's last digits.
+        Index("ix_members_community_id_status_name_initials", "community_id", "status",
+              "name_initials"),
         Index("ix_members_community_id_name_initials", "community_id", "name_initials"),
         Index("ix_members_community_id_phone_tail", "community_id", "phone_tail"),
     )

@@ -249,7 +249,7 @@ def _current_profile_has(table, column, value) -> object:
     )
 
 
-def directory(user, f: DirectoryFilter) -> Select:
+def directory(user, f: DirectoryFilter, join_users: bool = False) -> Select:
     """Members in the user's scope matching the filter, ordered by pinyin initials.
 
     Every condition leads with the community (the indexes start with ``community_id``), so a
@@ -258,7 +258,7 @@ def directory(user, f: DirectoryFilter) -> Select:
     scope = list(db.session.execute(scope_community_ids(user)).scalars())
     if f.community_id:
         scope = [c for c in scope if c == f.community_id]
-    stmt = select(Member).join(User, User.id == Member.user_id)
+    stmt = select(Member)
     # One community: an equality, so the (community_id, name_initials) index also gives the
     # order and a page does not sort 20,000 rows.
     stmt = stmt.where(Member.community_id == scope[0] if len(scope) == 1
@@ -287,6 +287,10 @@ def directory(user, f: DirectoryFilter) -> Select:
                     kind.category_id))
             stmt = stmt.where(cond)
     q = f.q
+    if join_users or (q and not (q.isdigit() and len(q) == 4) and not looks_like_initials(q)):
+        # Only name and full-phone searches need the users table (a join costs a lookup per
+        # member, also in the count).
+        stmt = stmt.join(User, User.id == Member.user_id)
     if q:
         digits = q.replace(" ", "")
         if digits.isdigit() and len(digits) == 4:
@@ -321,19 +325,21 @@ def _successor(prefix: str) -> str | None:
 
 
 def page_options():
-    """Loader options for a page of :func:`directory` / :func:`unit_members` rows: the user from
-    the query's own join, and the organisations each row shows in one query each."""
-    from sqlalchemy.orm import contains_eager, selectinload
+    """Loader options for a page of :func:`directory` / :func:`unit_members` rows: the
+    organisations each row shows, one query each (the user comes joined, see Member.user)."""
+    from sqlalchemy.orm import selectinload
 
-    return (contains_eager(Member.user), selectinload(Member.community),
-            selectinload(Member.grid), selectinload(Member.unit))
+    return (selectinload(Member.community), selectinload(Member.grid),
+            selectinload(Member.unit))
 
 
 def status_counts(user, community_id: int | None = None) -> dict[str, int]:
-    stmt = (select(Member.status, func.count())
-            .where(Member.community_id.in_(scope_community_ids(user))).group_by(Member.status))
+    scope = list(db.session.execute(scope_community_ids(user)).scalars())
     if community_id:
-        stmt = stmt.where(Member.community_id == community_id)
+        scope = [c for c in scope if c == community_id]
+    stmt = (select(Member.status, func.count()).where(
+        Member.community_id == scope[0] if len(scope) == 1 else Member.community_id.in_(scope))
+        .group_by(Member.status))
     return dict(db.session.execute(stmt).all())
 
 
@@ -387,7 +393,7 @@ def liaison_units(user) -> list[OrgNode]:
 
 
 def unit_members(unit: OrgNode, state: str = "") -> Select:
-    stmt = select(Member).join(User, User.id == Member.user_id).where(Member.unit_id == unit.id)
+    stmt = select(Member).where(Member.unit_id == unit.id)
     if state == "not_reported":
         stmt = stmt.where(Member.status.in_([MemberStatus.REJECTED, MemberStatus.INACTIVE]))
     elif state == "pending":

@@ -394,7 +394,7 @@ def bulk():
 def export():
     require(current_user.is_staff)
     f = queries.DirectoryFilter.from_args(request.args)
-    data = exports.directory_xlsx(queries.directory(current_user, f))
+    data = exports.directory_xlsx(queries.directory(current_user, f, join_users=True))
     return send_file(io.BytesIO(data), as_attachment=True, download_name="members.xlsx",
                      mimetype=exports.XLSX_MIME)
 
