@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from timebank.home.views import bp as home_bp
     from timebank.inbox.views import bp as inbox_bp
     from timebank.jobs.views import bp as jobs_bp
+    from timebank.ledger.views import bp as ledger_bp
     from timebank.lists.views import bp as lists_bp
     from timebank.matching.views import bp as matching_bp
     from timebank.members.views import bp as members_bp
@@ -76,6 +77,6 @@ def _register_blueprints(app: Flask) -> None:
     from timebank.recognition.views import bp as recognition_bp
 
     for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp, posts_bp, members_bp,
-               recognition_bp,
+               recognition_bp, ledger_bp,
                lists_bp, matching_bp, api_bp):
         app.register_blueprint(bp)

@@ -308,7 +308,7 @@ def deposit(actor, member: Member, minutes: int, *, source_type: str, source_id:
 
 # --- reversal ----------------------------------------------------------------------------------
 
-def _communities_of_accounts(account_ids) -> list[OrgNode]:
+def communities_of_accounts(account_ids) -> list[OrgNode]:
     """The communities whose staff answer for these accounts (members' and pools')."""
     ids = set(db.session.execute(
         select(Member.community_id).join(Account, Account.member_id == Member.id)
@@ -326,7 +326,7 @@ def can_reverse(user, transaction: Transaction) -> bool:
     account_ids = [p.account_id for p in transaction.postings]
     if transaction.service_account_id:
         account_ids.append(transaction.service_account_id)
-    return all(user.manages(c) for c in _communities_of_accounts(account_ids))
+    return all(user.manages(c) for c in communities_of_accounts(account_ids))
 
 
 def reverse(actor, transaction: Transaction, reason: str) -> Transaction:

@@ -311,15 +311,16 @@ def system_totals(district: OrgNode) -> dict[str, int]:
 
 
 def community_members(community: OrgNode, page: int, per_page: int):
-    """Members of a community with their figures, by name (a ``db.paginate`` page)."""
+    """Members of a community by name (a ``db.paginate`` page) and their figures by member id."""
     from timebank.accounts.models import User
 
-    stmt = (select(Member, Account.balance_minutes, Account.service_minutes)
-            .join(User, User.id == Member.user_id)
-            .outerjoin(Account, Account.member_id == Member.id)
-            .where(Member.community_id == community.id)
-            .order_by(User.name, Member.id))
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    stmt = (select(Member).join(User, User.id == Member.user_id)
+            .where(Member.community_id == community.id).order_by(User.name, Member.id))
+    members = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    figures = {m: Figures(int(b), int(s)) for m, b, s in db.session.execute(
+        select(Account.member_id, Account.balance_minutes, Account.service_minutes)
+        .where(Account.member_id.in_([m.id for m in members.items])))}
+    return members, figures
 
 
 # --- verify ------------------------------------------------------------------------------------

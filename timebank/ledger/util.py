@@ -19,3 +19,12 @@ def hours_to_minutes(hours: Decimal) -> int | None:
     if minutes != minutes.to_integral_value():
         return None
     return int(minutes)
+
+
+def mask_name(name: str) -> str:
+    """A name shown to someone who only knows the phone number: 周晓东 -> 周*东, 李明 -> 李*."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

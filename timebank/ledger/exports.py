@@ -1,0 +1,116 @@
+"""A member's statement as .xlsx and PDF (Chinese text: reportlab's built-in CID font
+STSong-Light, which needs no font file)."""
+from __future__ import annotations
+
+import io
+
+from flask_babel import gettext as _
+
+from timebank.core import clock
+from timebank.ledger import queries
+from timebank.ledger.models import TxKind
+from timebank.ledger.util import format_hours
+from timebank.members.models import Member
+
+PDF_FONT = "STSong-Light"
+
+
+def _rows(member: Member):
+    account = queries.account_for_member(member)
+    for e in queries.all_entries(account.id if account else None):
+        detail = e.reason
+        if e.beneficiary:
+            detail = f"{detail}（{_('for %(name)s', name=e.beneficiary)}）"
+        if e.reverses_id:
+            detail = f"{detail}（{_('reverses entry %(id)d', id=e.reverses_id)}）"
+        yield e, detail
+
+
+def _title(member: Member) -> list[str]:
+    figures = queries.member_figures(member)
+    return [
+        _("Time bank statement"),
+        f"{member.user.name} · {member.community.full_name}",
+        _("Spendable balance: %(h)s hours; verified service: %(s)s hours",
+          h=format_hours(figures.balance_minutes), s=format_hours(figures.service_minutes)),
+        _("Generated %(at)s", at=clock.local_now().strftime("%Y-%m-%d %H:%M")),
+    ]
+
+
+def _headers() -> list[str]:
+    return [_("Time"), _("Entry"), _("Type"), _("Details"), _("Counterparty"),
+            _("Change (hours)"), _("Balance after (hours)"), _("Change (minutes)")]
+
+
+def statement_xlsx(member: Member) -> io.BytesIO:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("Statement")[:31]
+    for line in _title(member):
+        ws.append([line])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([])
+    ws.append(_headers())
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+    for e, detail in _rows(member):
+        ws.append([clock.to_local(e.at).strftime("%Y-%m-%d %H:%M"), e.transaction_id,
+                   TxKind(e.kind).label, detail, "、".join(e.counterparties),
+                   round(e.amount / 60, 2), round(e.balance_after / 60, 2), e.amount])
+    for column, width in zip("ABCDEFGH", (18, 8, 10, 40, 20, 12, 14, 12)):
+        ws.column_dimensions[column].width = width
+    out = io.BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
+def statement_pdf(member: Member) -> io.BytesIO:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    title_style = ParagraphStyle("title", fontName=PDF_FONT, fontSize=16, leading=22)
+    text = ParagraphStyle("text", fontName=PDF_FONT, fontSize=9, leading=12)
+    cell = ParagraphStyle("cell", fontName=PDF_FONT, fontSize=8, leading=10)
+
+    lines = _title(member)
+    story = [Paragraph(lines[0], title_style)] + [Paragraph(x, text) for x in lines[1:]]
+    story.append(Spacer(1, 5 * mm))
+    headers = _headers()[:7]
+    data = [[Paragraph(h, cell) for h in headers]]
+    for e, detail in _rows(member):
+        data.append([clock.to_local(e.at).strftime("%Y-%m-%d %H:%M"), str(e.transaction_id),
+                     Paragraph(TxKind(e.kind).label, cell), Paragraph(detail or "", cell),
+                     Paragraph("、".join(e.counterparties), cell),
+                     ("+" if e.amount > 0 else "") + format_hours(e.amount),
+                     format_hours(e.balance_after)])
+    if len(data) == 1:
+        data.append(["", "", "", Paragraph(_("No entries yet."), cell), "", "", ""])
+    table = Table(data, repeatRows=1, colWidths=[28 * mm, 12 * mm, 16 * mm, 52 * mm, 30 * mm,
+                                                 18 * mm, 22 * mm])
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), PDF_FONT),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f2f2f2")),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("ALIGN", (5, 1), (6, -1), "RIGHT"),
+    ]))
+    story.append(table)
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=12 * mm, rightMargin=12 * mm,
+                            topMargin=14 * mm, bottomMargin=14 * mm,
+                            title=lines[0], author=_("Time Bank"))
+    doc.build(story)
+    out.seek(0)
+    return out
