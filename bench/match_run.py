@@ -128,7 +128,8 @@ def _fill(url: str, instance: str, n_members: int, n_posts: int, seed: int) -> d
             members.append({"id": i, "user_id": i, "community_id": c["id"],
                             "grid_id": rng.choice(grids[c["id"]])["id"],
                             "unit_id": rng.choice(units)["id"], "status": "approved",
-                            "created_at": now, "name_initials": "dy", "phone_tail": f"{i % 10000:04d}",
+                            "created_at": now, "name_initials": "dy",
+                            "phone_tail": f"{i % 10000:04d}",
                             "profile_version": 1, "applied_at": now})
             member_comm[i] = c["id"]
             cells = rng.sample(range(21), rng.randint(3, 8))

@@ -14,7 +14,7 @@ from match_fixtures import (catalogue, make_member, make_post, proposals,  # noq
 
 
 @pytest.fixture
-def make_demand(db, tree, catalogue):
+def make_demand(db, tree, catalogue):  # noqa: F811 (the imported fixture)
     """``make_demand(community=C1, actor=None, **DemandData fields)`` -> a committed Demand."""
     from sqlalchemy import select
 

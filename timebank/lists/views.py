@@ -20,7 +20,7 @@ from timebank.lists.forms import (AssignResourceForm, AttachDemandForm, ClaimFor
 from timebank.lists.models import (AREA_KINDS, Demand, DemandStatus, Project, ProjectStatus,
                                    Resource, ResourceKind, ResourceStatus)
 from timebank.members.models import Member
-from timebank.orgs.models import OrgKind, OrgNode
+from timebank.orgs.models import OrgNode
 from timebank.posts.models import PostCategory
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
@@ -49,9 +49,17 @@ def _form_error(form, e: DomainError) -> None:
         field.errors.append(str(e.message))
 
 
-def _flash_error(e: DomainError) -> None:
-    db.session.rollback()
-    flash(str(e.message), "danger")
+def _act(action, done: str, target: str):
+    """Run a write: commit and say ``done``, or roll back and say why; then go to ``target``."""
+    try:
+        action()
+    except DomainError as e:
+        db.session.rollback()
+        flash(str(e.message), "danger")
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(target)
 
 
 def _categories() -> list[PostCategory]:
@@ -172,14 +180,8 @@ def edit_demand(demand_id: int):
 @bp.route(f"/demands/<{ID}:demand_id>/withdraw", methods=["POST"])
 def withdraw_demand(demand_id: int):
     d = _managed_demand(demand_id)
-    try:
-        operations.withdraw_demand(current_user, d, request.form.get("reason", ""))
-    except DomainError as e:
-        _flash_error(e)
-    else:
-        db.session.commit()
-        flash(_("Demand withdrawn."), "success")
-    return redirect(url_for("lists.demand", demand_id=d.id))
+    return _act(lambda: operations.withdraw_demand(current_user, d, request.form.get("reason", "")),
+                _("Demand withdrawn."), url_for("lists.demand", demand_id=d.id))
 
 
 # --- resources ---------------------------------------------------------------------------------
@@ -293,14 +295,8 @@ def edit_resource(resource_id: int):
 @bp.route(f"/resources/<{ID}:resource_id>/withdraw", methods=["POST"])
 def withdraw_resource(resource_id: int):
     r = get_or_404(Resource, resource_id, lambda r: r.can_edit(current_user))
-    try:
-        operations.withdraw_resource(current_user, r)
-    except DomainError as e:
-        _flash_error(e)
-    else:
-        db.session.commit()
-        flash(_("Resource withdrawn."), "success")
-    return redirect(url_for("lists.resource", resource_id=r.id))
+    return _act(lambda: operations.withdraw_resource(current_user, r), _("Resource withdrawn."),
+                url_for("lists.resource", resource_id=r.id))
 
 
 # --- projects ----------------------------------------------------------------------------------
@@ -401,14 +397,8 @@ def claim_project(project_id: int):
     form.owner.choices = owners
     if form.validate_on_submit():
         unit, member = _owner(form.owner.data)
-        try:
-            operations.claim_project(current_user, p, unit=unit, member=member)
-        except DomainError as e:
-            _flash_error(e)
-        else:
-            db.session.commit()
-            flash(_("Project claimed."), "success")
-        return redirect(url_for("lists.project", project_id=p.id))
+        return _act(lambda: operations.claim_project(current_user, p, unit=unit, member=member),
+                    _("Project claimed."), url_for("lists.project", project_id=p.id))
     return _render_project(p, 400, claim_form=form)
 
 
@@ -436,14 +426,9 @@ def attach_demand(project_id: int):
     form.demand_id.choices = [(d.id, d.title)
                               for d in queries.open_demands_for_project(p, current_user)]
     if form.validate_on_submit():
-        try:
-            operations.attach_demand(current_user, p, db.session.get(Demand, form.demand_id.data))
-        except DomainError as e:
-            _flash_error(e)
-        else:
-            db.session.commit()
-            flash(_("Demand added to the project."), "success")
-        return redirect(url_for("lists.project", project_id=p.id))
+        demand = db.session.get(Demand, form.demand_id.data)
+        return _act(lambda: operations.attach_demand(current_user, p, demand),
+                    _("Demand added to the project."), url_for("lists.project", project_id=p.id))
     return _render_project(p, 400, attach_form=form)
 
 
@@ -453,16 +438,11 @@ def assign_resource(project_id: int):
     form = AssignResourceForm(prefix="assign")
     form.resource_id.choices = [(r.id, r.title) for r in queries.assignable_resources(p)]
     if form.validate_on_submit():
-        try:
-            operations.assign_resource(current_user, p,
-                                       db.session.get(Resource, form.resource_id.data),
-                                       form.quantity.data)
-        except DomainError as e:
-            _flash_error(e)
-        else:
-            db.session.commit()
-            flash(_("Resource assigned to the project."), "success")
-        return redirect(url_for("lists.project", project_id=p.id))
+        resource = db.session.get(Resource, form.resource_id.data)
+        return _act(lambda: operations.assign_resource(current_user, p, resource,
+                                                       form.quantity.data),
+                    _("Resource assigned to the project."),
+                    url_for("lists.project", project_id=p.id))
     return _render_project(p, 400, assign_form=form)
 
 
@@ -476,14 +456,8 @@ def project_status(project_id: int):
                                                                   form.outcome.data),
                   "cancel": lambda: operations.cancel_project(current_user, p,
                                                               form.outcome.data)}
-        try:
-            action[form.action.data]()
-        except DomainError as e:
-            _flash_error(e)
-        else:
-            db.session.commit()
-            flash(_("Project updated."), "success")
-        return redirect(url_for("lists.project", project_id=p.id))
+        return _act(action[form.action.data], _("Project updated."),
+                    url_for("lists.project", project_id=p.id))
     return _render_project(p, 400, status_form=form)
 
 

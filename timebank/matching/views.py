@@ -15,8 +15,7 @@ from timebank.extensions import db
 from timebank.lists.queries import managed_communities, member_of
 from timebank.matching import operations, queries, rules
 from timebank.matching.forms import RunForm, field_name, settings_form_class
-from timebank.matching.models import (PROPOSAL_STATUS_LABELS, Proposal, ProposalKind,
-                                      ProposalStatus, RunOrigin)
+from timebank.matching.models import PROPOSAL_STATUS_LABELS, Proposal, ProposalKind, RunOrigin
 from timebank.members.models import WEEKDAY_LABELS
 from timebank.orgs.models import OrgNode
 from timebank.posts.models import Post
@@ -94,36 +93,28 @@ def run():
     return redirect(url_for("matching.index"))
 
 
-def _proposal(proposal_id: int) -> Proposal:
-    return get_or_404(Proposal, proposal_id, lambda p: p.can_decide(current_user))
+def _decide(proposal_id: int, decide, done: str):
+    p = get_or_404(Proposal, proposal_id, lambda p: p.can_decide(current_user))
+    try:
+        decide(current_user, p)
+    except DomainError as e:
+        db.session.rollback()
+        flash(str(e.message), "danger")
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return _back(url_for("matching.index"))
 
 
 @bp.route(f"/proposals/<{ID}:proposal_id>/accept", methods=["POST"])
 def accept(proposal_id: int):
-    p = _proposal(proposal_id)
-    try:
-        operations.accept(current_user, p)
-    except DomainError as e:
-        db.session.rollback()
-        flash(str(e.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("Accepted."), "success")
-    return _back(url_for("matching.index"))
+    return _decide(proposal_id, operations.accept, _("Accepted."))
 
 
 @bp.route(f"/proposals/<{ID}:proposal_id>/reject", methods=["POST"])
 def reject(proposal_id: int):
-    p = _proposal(proposal_id)
-    try:
-        operations.reject(current_user, p)
-    except DomainError as e:
-        db.session.rollback()
-        flash(str(e.message), "danger")
-    else:
-        db.session.commit()
-        flash(_("Rejected; this pair will not be proposed again."), "success")
-    return _back(url_for("matching.index"))
+    return _decide(proposal_id, operations.reject,
+                   _("Rejected; this pair will not be proposed again."))
 
 
 @bp.route("/proposals/decide", methods=["POST"])
