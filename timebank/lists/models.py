@@ -79,7 +79,7 @@ DEMAND_STATUS_LABELS = {
     DemandStatus.MATCHED: _l("Matched"),
     DemandStatus.IN_PROGRESS: _l("In progress"),
     DemandStatus.DONE: _l("Done"),
-    DemandStatus.WITHDRAWN: _l("Withdrawn"),
+    DemandStatus.WITHDRAWN: _l("Withdrawn from the list"),
 }
 
 #: The only status changes a demand may make (operations enforce them).
@@ -190,7 +190,7 @@ class ResourceStatus(enum.StrEnum):
     @property
     def label(self) -> str:
         return str({ResourceStatus.ACTIVE: _l("On offer"),
-                    ResourceStatus.WITHDRAWN: _l("Withdrawn")}[self])
+                    ResourceStatus.WITHDRAWN: _l("Withdrawn from the list")}[self])
 
 
 resource_skills = Table(

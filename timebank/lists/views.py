@@ -360,6 +360,18 @@ def _managed_project(project_id: int) -> Project:
     return get_or_404(Project, project_id, lambda p: p.can_manage(current_user))
 
 
+#: What the status form offers in each state of a project.
+STATUS_ACTIONS = {ProjectStatus.OPEN: ("start", "cancel"),
+                  ProjectStatus.IN_PROGRESS: ("complete", "cancel")}
+
+
+def _status_form(p: Project, form: ProjectStatusForm | None = None) -> ProjectStatusForm:
+    form = form or ProjectStatusForm(prefix="status")
+    allowed = STATUS_ACTIONS.get(p.status_enum, ())
+    form.action.choices = [c for c in form.action.choices if c[0] in allowed]
+    return form
+
+
 def _render_project(p: Project, status: int = 200, **forms):
     manage = p.can_manage(current_user)
     owners = [c for c in _owner_choices()
@@ -380,7 +392,7 @@ def _render_project(p: Project, status: int = 200, **forms):
         can_note=operations.can_note(current_user, p), posts=queries.project_posts(p),
         claim_form=claim_form, note_form=forms.get("note_form") or NoteForm(prefix="note"),
         attach_form=attach_form, assign_form=assign_form,
-        status_form=forms.get("status_form") or ProjectStatusForm(prefix="status")), status
+        status_form=_status_form(p, forms.get("status_form"))), status
 
 
 @bp.route(f"/projects/<{ID}:project_id>")
@@ -449,7 +461,7 @@ def assign_resource(project_id: int):
 @bp.route(f"/projects/<{ID}:project_id>/status", methods=["POST"])
 def project_status(project_id: int):
     p = _managed_project(project_id)
-    form = ProjectStatusForm(prefix="status")
+    form = _status_form(p)
     if form.validate_on_submit():
         action = {"start": lambda: operations.start_project(current_user, p),
                   "complete": lambda: operations.complete_project(current_user, p,
