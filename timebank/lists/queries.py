@@ -178,13 +178,6 @@ def allocations(resource: Resource) -> list[ProjectResource]:
         .order_by(ProjectResource.added_at)).scalars())
 
 
-def status_counts(model, community_ids: Select | None = None) -> dict[str, int]:
-    stmt = select(model.status, func.count()).group_by(model.status)
-    if community_ids is not None:
-        stmt = stmt.where(model.community_id.in_(community_ids))
-    return dict(db.session.execute(stmt).all())
-
-
 # --- facts for the matcher -----------------------------------------------------------------------
 
 
