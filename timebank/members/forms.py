@@ -85,8 +85,8 @@ class ProfileForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    decision = RadioField(_l("Decision"), choices=[("approve", _l("Approve")),
-                                                   ("reject", _l("Reject"))],
+    decision = RadioField(_l("Review decision"), choices=[("approve", _l("Approve")),
+                                                   ("reject", _l("Do not approve"))],
                           validators=[DataRequired()])
     reason = TextAreaField(_l("Reason (required when rejecting)"), validators=[Length(max=500)])
 
@@ -95,7 +95,7 @@ class MoveForm(FlaskForm):
     grid_id = SelectField(_l("Move to grid"), coerce=int, validators=[DataRequired()])
 
 
-BULK_ACTIONS = [("approve", _l("Approve")), ("reject", _l("Reject")),
+BULK_ACTIONS = [("approve", _l("Approve")), ("reject", _l("Do not approve")),
                 ("move", _l("Move to grid")), ("deactivate", _l("Deactivate"))]
 
 
@@ -118,14 +118,14 @@ class ImportForm(FlaskForm):
 
 
 class SkillForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=50)])
+    name = StringField(_l("Skill name"), validators=[DataRequired(), Length(max=50)])
     name_en = StringField(_l("English name"), validators=[Optional(), Length(max=80)])
     code = StringField(_l("Code (leave empty to generate)"), validators=[Optional(),
                                                                         Length(max=32)])
 
 
 class SkillEditForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=50)])
+    name = StringField(_l("Skill name"), validators=[DataRequired(), Length(max=50)])
     name_en = StringField(_l("English name"), validators=[Optional(), Length(max=80)])
     active = BooleanField(_l("Can be chosen"))
 

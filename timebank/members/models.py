@@ -86,7 +86,7 @@ class MemberStatus(enum.StrEnum):
 STATUS_LABELS = {
     MemberStatus.PENDING: _l("Pending"),
     MemberStatus.APPROVED: _l("Approved"),
-    MemberStatus.REJECTED: _l("Rejected"),
+    MemberStatus.REJECTED: _l("Not approved"),
     MemberStatus.INACTIVE: _l("Inactive"),
 }
 

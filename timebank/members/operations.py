@@ -51,7 +51,7 @@ class NotApproved(Conflict):
 def clean_name(name: str | None) -> str:
     name = " ".join((name or "").split())
     if not name or len(name) > 50:
-        raise Invalid(_l("A name of 1-50 characters is required."), field="name")
+        raise Invalid(_l("Enter a name of 1-50 characters."), field="name")
     return name
 
 
@@ -426,7 +426,7 @@ def _check_district_admin(actor) -> None:
 def _clean_skill_fields(name: str, name_en: str, skill: Skill | None = None) -> tuple[str, str]:
     name = (name or "").strip()
     if not name or len(name) > 50:
-        raise Invalid(_l("A name of 1-50 characters is required."), field="name")
+        raise Invalid(_l("A skill name of 1-50 characters is required."), field="name")
     clash = db.session.execute(select(Skill.id).where(Skill.name == name)).scalar_one_or_none()
     if clash is not None and (skill is None or clash != skill.id):
         raise Invalid(_l("This skill is already in the list."), field="name")

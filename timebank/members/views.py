@@ -35,7 +35,7 @@ nav.register(_l("Skills list"), "members.skills",
              lambda u: u.has_role(Role.DISTRICT_ADMIN), order=85)
 
 STATE_LABELS = {"not_reported": _l("Not reported"), "form_missing": _l("Form not filled in"),
-                "pending": _l("Waiting for review"), "reported": _l("Reported")}
+                "pending": _l("Waiting for review"), "reported": _l("Reported to the community")}
 
 
 def _field_error(form, e: DomainError, default: str) -> None:
@@ -491,7 +491,7 @@ def edit_skill(skill_id: int):
             db.session.commit()
             flash(_("Saved."), "success")
     else:
-        flash(_("A name of 1-50 characters is required."), "danger")
+        flash(_("A skill name of 1-50 characters is required."), "danger")
     return redirect(url_for("members.skills"))
 
 
