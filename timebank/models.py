@@ -14,4 +14,4 @@ from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSess
                                    ServiceRecord, WaitlistEntry)
 from timebank.recognition.models import (AwardList, AwardNominee,  # noqa: F401
                                          AwardObjection, RankingSnapshot,
-                                         RankingSnapshotEntry)
+                                         RankingSnapshotEntry, ServiceYearTotal)

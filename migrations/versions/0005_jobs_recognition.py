@@ -1,8 +1,8 @@
 """jobs and recognition
 
 Scheduled job runs and run-now requests; award lists (nominees, objections) whose rows are
-immutable once frozen (triggers on both databases); year-end ranking snapshots; and a partial
-covering index on the ledger's transactions for the yearly rankings.
+immutable once frozen (triggers on both databases); year-end ranking snapshots; and members'
+yearly verified-service totals for the rankings, kept by a trigger on the ledger's transactions.
 
 Revision ID: 0005
 Revises: 0004
@@ -38,6 +38,49 @@ SQLITE_TRIGGERS = [
       for table in ("award_nominees", "award_objections")),
 ]
 
+# --- yearly service totals, kept by a trigger on the append-only ledger -----------------------
+# A transaction that carries service minutes (a deposit, or the reversal of one) adds them, and
+# +1/-1 session for a service record's deposit/reversal, to its member's row for the year.
+# The year is the calendar year in Asia/Shanghai, which has kept UTC+8 without daylight saving
+# since 1991; the same fixed offset on both databases (SQLite has no time zone data).
+YEAR_SQL = {
+    "sqlite": "CAST(strftime('%Y', NEW.created_at, '+8 hours') AS INTEGER)",
+    "postgresql": "CAST(EXTRACT(YEAR FROM NEW.created_at + INTERVAL '8 hours') AS INTEGER)",
+}
+_SESSION_SQL = ("CASE WHEN NEW.source_type = 'service_record' AND NEW.kind = 'deposit' THEN 1 "
+                "WHEN NEW.source_type = 'service_record' AND NEW.kind = 'reversal' THEN -1 "
+                "ELSE 0 END")
+
+
+def _add_totals_sql(dialect: str) -> str:
+    return (
+        "INSERT INTO recognition_service_totals "
+        "(member_id, year, minutes, sessions, last_transaction_id) "
+        f"SELECT a.member_id, {YEAR_SQL[dialect]}, NEW.service_minutes, {_SESSION_SQL}, NEW.id "
+        "FROM ledger_accounts a WHERE a.id = NEW.service_account_id AND a.member_id IS NOT NULL "
+        "ON CONFLICT (member_id, year) DO UPDATE SET "
+        "minutes = recognition_service_totals.minutes + excluded.minutes, "
+        "sessions = recognition_service_totals.sessions + excluded.sessions, "
+        "last_transaction_id = excluded.last_transaction_id"
+    )
+
+
+BACKFILL = (
+    "INSERT INTO recognition_service_totals (member_id, year, minutes, sessions, "
+    "last_transaction_id) "
+    "SELECT a.member_id, {year}, SUM(t.service_minutes), "
+    + _SESSION_SQL.replace("NEW.", "t.").replace("CASE", "SUM(CASE").replace("END", "END)")
+    + ", MAX(t.id) FROM ledger_transactions t "
+    "JOIN ledger_accounts a ON a.id = t.service_account_id "
+    "WHERE t.service_minutes <> 0 AND a.member_id IS NOT NULL GROUP BY a.member_id, {year}"
+)
+
+SQLITE_TRIGGERS.append(
+    "CREATE TRIGGER ledger_transactions_recognition_totals AFTER INSERT ON ledger_transactions "
+    "WHEN NEW.service_minutes <> 0 AND NEW.service_account_id IS NOT NULL "
+    f"BEGIN {_add_totals_sql('sqlite')}; END"
+)
+
 PG_STATEMENTS = [
     """
     CREATE FUNCTION award_reject_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -67,7 +110,23 @@ PG_STATEMENTS = [
       for table in ("award_nominees", "award_objections")),
 ]
 
+PG_STATEMENTS += [
+    f"""
+    CREATE FUNCTION recognition_add_service() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.service_minutes <> 0 AND NEW.service_account_id IS NOT NULL THEN
+        {_add_totals_sql('postgresql')};
+      END IF;
+      RETURN NULL;
+    END $$
+    """,
+    "CREATE TRIGGER ledger_transactions_recognition_totals AFTER INSERT ON ledger_transactions "
+    "FOR EACH ROW EXECUTE FUNCTION recognition_add_service()",
+]
+
 PG_DROP = [
+    "DROP TRIGGER IF EXISTS ledger_transactions_recognition_totals ON ledger_transactions",
+    "DROP FUNCTION IF EXISTS recognition_add_service()",
     *(f"DROP TRIGGER IF EXISTS {table}_frozen ON {table}" for table in FROZEN_TABLES),
     "DROP FUNCTION IF EXISTS award_reject_frozen()",
 ]
@@ -212,15 +271,19 @@ def upgrade():
     sa.UniqueConstraint('snapshot_id', 'member_id', name=op.f('uq_ranking_snapshot_entries_snapshot_id_member_id'))
     )
 
-    # Yearly rankings scan one year of service-changing transactions: this index holds every
-    # column they read, so the scan never touches the table (partial: relays and redemptions,
-    # which change no service minutes, are left out).
-    # (Plain CREATE INDEX, not a batch: the append-only table must never be copied.)
-    op.create_index(
-        'ix_ledger_transactions_service_created_at', 'ledger_transactions',
-        ['created_at', 'service_account_id', 'service_minutes', 'kind', 'source_type'],
-        unique=False, sqlite_where=sa.text('service_minutes != 0'),
-        postgresql_where=sa.text('service_minutes != 0'))
+    op.create_table('recognition_service_totals',
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('minutes', sa.BigInteger(), nullable=False),
+    sa.Column('sessions', sa.Integer(), nullable=False),
+    sa.Column('last_transaction_id', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_recognition_service_totals_member_id_members')),
+    sa.PrimaryKeyConstraint('member_id', 'year', name=op.f('pk_recognition_service_totals'))
+    )
+    # The ranking order itself, so a page of a ranking is read off the index, never sorted.
+    op.create_index('ix_recognition_service_totals_ranking', 'recognition_service_totals',
+                    ['year', sa.text('minutes DESC'), sa.text('sessions DESC'),
+                     'last_transaction_id'], unique=False)
 
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
@@ -229,6 +292,8 @@ def upgrade():
     elif dialect == "sqlite":
         for statement in SQLITE_TRIGGERS:
             op.execute(statement)
+    # Totals for what the ledger already holds; the trigger keeps them from now on.
+    op.execute(BACKFILL.format(year=YEAR_SQL[dialect].replace("NEW.", "t.")))
 
 
 def downgrade():
@@ -239,7 +304,10 @@ def downgrade():
         for table in FROZEN_TABLES:
             for verb in ("update", "delete", "insert"):
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_frozen_no_{verb}")
-    op.drop_index('ix_ledger_transactions_service_created_at', table_name='ledger_transactions')
+        op.execute("DROP TRIGGER IF EXISTS ledger_transactions_recognition_totals")
+    op.drop_index('ix_recognition_service_totals_ranking',
+                  table_name='recognition_service_totals')
+    op.drop_table('recognition_service_totals')
     op.drop_table('ranking_snapshot_entries')
     op.drop_table('ranking_snapshots')
     with op.batch_alter_table('award_objections', schema=None) as batch_op:

@@ -21,7 +21,8 @@ from timebank.recognition.models import AwardList, AwardNominee
 
 @pytest.fixture
 def ranked(db, tree, make_user, serve):
-    """C1 members 甲 (300 min), 乙 (200), 丙 and 丁 (100 each, exactly tied), 戊 (50)."""
+    """C1 members 甲 (300 min), 乙 (200), 丙 and 丁 (100 each; 丙's was written first),
+    戊 (50)."""
     users = {}
     for name, minutes in (("甲", 300), ("乙", 200), ("丙", 100), ("丁", 100), ("戊", 50)):
         users[name] = make_user("member", tree.C1, name=name, unit=tree.U1)
@@ -53,12 +54,14 @@ def test_notice_end_counts_working_days():
                              extra_workdays=["2026-12-12"]) == local(2026, 12, 13)
 
 
-def test_draw_takes_the_top_and_everyone_tied_with_the_last(db, tree, ranked):
+def test_draw_takes_the_first_approved_members_of_the_ranking(db, tree, ranked):
+    member_of(db, ranked["乙"]).status = "inactive"
+    db.session.commit()
     award_list = _draw(tree, top_n=3)
     db.session.commit()
     nominees = queries.active_nominees(award_list)
     assert [(n.name, n.rank, n.service_minutes) for n in nominees] == [
-        ("甲", 1, 300), ("乙", 2, 200), ("丙", 3, 100), ("丁", 3, 100)]
+        ("甲", 1, 300), ("丙", 3, 100), ("丁", 4, 100)]
     assert award_list.status == "draft" and nominees[0].community_name == "甲社区"
     with pytest.raises(ListExists):
         _draw(tree, top_n=2)

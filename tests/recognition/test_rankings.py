@@ -2,6 +2,8 @@
 star levels and the year-end snapshot job."""
 from __future__ import annotations
 
+import datetime as dt
+
 from recognition_helpers import local, member_of
 
 from timebank import scheduler
@@ -50,18 +52,21 @@ def test_ties_sessions_then_who_reached_the_total_first(db, tree, make_user, ser
     b = make_user("member", tree.C1, name="乙")
     c = make_user("member", tree.C1, name="丙")
     d = make_user("member", tree.C1, name="丁")
-    # 甲: 120 minutes in two sessions. 乙, 丙, 丁: 120 in one; 丙 got there first.
-    serve(a, 60, local(2026, 5, 1, 10))
-    serve(a, 60, local(2026, 5, 9, 10))
-    serve(b, 120, local(2026, 5, 3, 10))
-    serve(c, 120, local(2026, 5, 2, 10))
-    serve(d, 120, local(2026, 5, 3, 10))  # exactly tied with 乙: they share the rank
-    rows = queries.ranking(tree.C1, 2026).rows
-    assert [(r.name, r.rank) for r in rows] == [("甲", 1), ("丙", 2), ("乙", 3), ("丁", 3)]
-    # Service not from a service record (e.g. a manual deposit) adds minutes, not sessions.
     e = make_user("member", tree.C1, name="戊")
+    # Service not from a service record (e.g. a manual deposit) adds minutes, not sessions.
     serve(e, 120, local(2026, 4, 1, 10), source="manual")
-    assert [r.name for r in queries.ranking(tree.C1, 2026).rows][-1] == "戊"
+    # 甲: 120 minutes in two sessions. 乙, 丙, 丁: 120 in one; 丙 got there first, then 乙,
+    # then 丁 (written after 乙 in the same second).
+    serve(a, 60, local(2026, 5, 1, 10))
+    serve(c, 120, local(2026, 5, 2, 10))
+    serve(b, 120, local(2026, 5, 3, 10))
+    serve(d, 120, local(2026, 5, 3, 10))
+    serve(a, 60, local(2026, 5, 9, 10))
+    rows = queries.ranking(tree.C1, 2026).rows
+    assert [(r.name, r.rank, r.sessions) for r in rows] == [
+        ("甲", 1, 2), ("丙", 2, 1), ("乙", 3, 1), ("丁", 4, 1), ("戊", 5, 0)]
+    assert rows[1].reached_at == local(2026, 5, 2, 10)
+    assert rows[0].reached_at == local(2026, 5, 9, 10)
 
 
 def test_reached_first_uses_the_last_change_of_the_total(db, tree, make_user, serve, reverse):
@@ -108,6 +113,7 @@ def test_scopes(db, tree, make_user, serve):
     assert page.total == 3 and [(r.name, r.rank) for r in page.rows] == [("乙", 2)]
     [row] = queries.ranking(tree.D, 2026, member_ids=[member_of(db, a).id]).rows
     assert (row.rank, row.community_name, row.unit_name) == (3, "甲社区", "区人民医院")
+    assert queries.count(tree.D, 2026) == 3 and queries.count(tree.C2, 2026) == 1
 
 
 def test_star_levels_and_thresholds_changed_mid_year(db, tree, make_user, serve):
@@ -174,3 +180,51 @@ def test_year_end_snapshot_job_is_idempotent(db, tree, make_user, serve):
     entries = db.session.query(RankingSnapshotEntry).order_by(RankingSnapshotEntry.rank).all()
     assert (snap.year, snap.entries_count) == (2026, 2)
     assert [(e.rank, e.service_minutes) for e in entries] == [(1, 90), (2, 60)]
+
+
+def test_kept_totals_equal_the_ledger(db, tree, make_user, serve, reverse):
+    """The trigger-kept yearly totals agree with an aggregate over the ledger itself, across
+    deposits, reversals, relays, year boundaries and several members."""
+    import random
+
+    from timebank.ledger import operations as ledger
+
+    rng = random.Random(7)
+    users = [make_user("member", c, name=f"员{i}") for i, c in
+             enumerate([tree.C1, tree.C2, tree.C3] * 3)]
+    deposits = []
+    at = local(2025, 12, 30, 8)
+    for step in range(60):
+        at = at + dt.timedelta(hours=rng.randrange(1, 30))
+        roll = rng.random()
+        if roll < 0.7 or not deposits:
+            u = rng.choice(users)
+            deposits.append(serve(u, rng.choice((30, 60, 90)), at,
+                                  source=rng.choice(("service_record", "manual"))))
+        elif roll < 0.85:
+            tx = deposits.pop(rng.randrange(len(deposits)))
+            reverse(tx, at)
+        else:
+            giver, taker = rng.sample(users, 2)
+            with clock.freeze(at):
+                try:
+                    ledger.relay(giver, member_of(db, giver), 30, to_member=member_of(db, taker),
+                                 reason="接力")
+                    db.session.commit()
+                except Exception:  # noqa: BLE001 (not enough balance: fine, nothing written)
+                    db.session.rollback()
+    for year in (2025, 2026):
+        assert queries.totals_from_ledger(year), year
+        assert queries.totals_mismatches(year) == []
+
+
+def test_the_totals_trigger_exists(db):
+    import sqlalchemy as sa
+
+    if db.engine.dialect.name == "postgresql":
+        sql = ("SELECT count(*) FROM pg_trigger WHERE tgname = "
+               "'ledger_transactions_recognition_totals'")
+    else:
+        sql = ("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = "
+               "'ledger_transactions_recognition_totals'")
+    assert db.session.execute(sa.text(sql)).scalar() == 1

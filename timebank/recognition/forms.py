@@ -13,7 +13,7 @@ class DrawForm(FlaskForm):
     scope_id = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
     top_n = IntegerField(_l("Number of nominees"), default=3,
                          validators=[DataRequired(), NumberRange(1, 200)],
-                         description=_l("Members tied with the last one are nominated too."))
+                         description=_l("The first approved members of the ranking."))
 
 
 class ThresholdsForm(FlaskForm):

@@ -12,14 +12,13 @@ import enum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Index, String, Text,
-                        UniqueConstraint, text)
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.accounts.models import User
 from timebank.core import clock
 from timebank.core.db import UTCDateTime
 from timebank.extensions import db
-from timebank.ledger.models import Transaction
 from timebank.members.models import Member
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.recognition import rules  # noqa: F401  (declares the settings)
@@ -270,10 +269,33 @@ class RankingSnapshotEntry(db.Model):
     star_level: Mapped[int]
 
 
-#: Declared here, by the feature that needs it (migration 0005): the yearly rankings read only
-#: these columns of one year of service-changing transactions. The condition is written as the
-#: ranking query writes it, so SQLite's planner can match the partial index.
-Index("ix_ledger_transactions_service_created_at", Transaction.created_at,
-      Transaction.service_account_id, Transaction.service_minutes, Transaction.kind,
-      Transaction.source_type,
-      sqlite_where=text("service_minutes != 0"), postgresql_where=text("service_minutes != 0"))
+
+class ServiceYearTotal(db.Model):
+    """A member's verified service in one calendar year (Asia/Shanghai), as the rankings read it.
+
+    Kept by a database trigger on ``ledger_transactions`` (migration 0005): the ledger is
+    append-only, so every insert that carries service minutes (a deposit, or the reversal of
+    one) adds them to the member's row for the year of the transaction, in the same database
+    transaction. The rankings then read about one row per active member instead of aggregating
+    a year of ledger entries on every page view; ``queries.totals_from_ledger`` recomputes the
+    same figures from the ledger itself, and ``timebank recognition verify-totals`` compares
+    them.
+    """
+
+    __tablename__ = "recognition_service_totals"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: Verified service minutes: deposits minus reversals made in the year.
+    minutes: Mapped[int] = mapped_column(BigInteger)
+    #: Service records deposited in the year, net of reversed ones (sessions served).
+    sessions: Mapped[int]
+    #: The member's last ledger entry of the year that changed the total: after it the total
+    #: did not change, so it is when they reached it (ledger ids follow the order of writing).
+    last_transaction_id: Mapped[int] = mapped_column(BigInteger)
+
+
+#: The ranking order itself, so a page of a ranking is read off the index, never sorted.
+Index("ix_recognition_service_totals_ranking", ServiceYearTotal.year,
+      ServiceYearTotal.minutes.desc(), ServiceYearTotal.sessions.desc(),
+      ServiceYearTotal.last_transaction_id)

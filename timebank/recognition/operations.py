@@ -70,8 +70,8 @@ def _require_organiser(actor, scope: OrgNode) -> None:
 
 
 def draw_list(actor, year: int, kind: str, scope: OrgNode, top_n: int) -> AwardList:
-    """Draw a nomination list from ``scope``'s ranking for ``year``: the first ``top_n``
-    approved members, plus anyone tied with the last of them on every criterion."""
+    """Draw a nomination list from ``scope``'s ranking for ``year``: its first ``top_n``
+    approved members (the ranking's tie-breaks leave no two members on the same rank)."""
     info = AWARD_KINDS.get(kind)
     if info is None:
         raise Invalid(_l("Choose an award."), field="kind")
@@ -117,11 +117,10 @@ def _top(scope: OrgNode, year: int, top_n: int) -> list[queries.RankRow]:
             Member.id.in_([r.member_id for r in rows]),
             Member.status == MemberStatus.APPROVED)).scalars())
         for row in rows:
-            if row.member_id not in approved:
-                continue
-            if len(chosen) >= top_n and row.rank != chosen[-1].rank:
-                return chosen
-            chosen.append(row)
+            if row.member_id in approved:
+                chosen.append(row)
+                if len(chosen) == top_n:
+                    return chosen
         offset += page
 
 

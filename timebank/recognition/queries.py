@@ -1,14 +1,16 @@
 """Rankings and the reads behind the recognition pages.
 
-A year's ranking is one aggregate query over the ledger's transactions: each transaction that
-changes a member's verified service (a deposit, or the reversal of one) carries the member's
-account and the minutes, so the year's figure is their sum over transactions made in the year
-(Asia/Shanghai calendar year). A reversal counts when it is made, like the ledger's own
-``service_minutes``; a deposit reversed in the same year counts nothing.
+A year's figures per member come from ``recognition_service_totals``, which a database trigger
+keeps in step with every ledger entry that changes verified service (a deposit, or the
+reversal of one), by the entry's time in the Asia/Shanghai calendar year. A reversal counts when
+it is made, like the ledger's own ``service_minutes``; a deposit reversed in the same year counts
+nothing. ``totals_from_ledger`` recomputes the same figures from the ledger's transactions (one
+aggregate query) so they can be checked.
 
 Order: verified minutes (most first); ties broken by sessions served (verified service records
-deposited in the year, net of reversed ones) and then by who reached their total first (the time
-of their last deposit or reversal in the year: after it, the total did not change).
+deposited in the year, net of reversed ones) and then by who reached their total first: whose
+last ledger entry of the year that changed it came first. Ledger ids follow the order in which
+entries were written, so ranks are never shared.
 """
 from __future__ import annotations
 
@@ -26,13 +28,14 @@ from timebank.orgs.models import OrgKind, OrgNode
 from timebank.orgs.queries import subtree_ids
 from timebank.recognition import rules
 from timebank.recognition.models import (AwardList, AwardNominee, AwardObjection, ListStatus,
-                                         NomineeStatus, ObjectionStatus, RankingSnapshot)
+                                         NomineeStatus, ObjectionStatus, RankingSnapshot,
+                                         ServiceYearTotal)
 
 #: The ledger's source type of deposits made for verified service records (posts feature).
 SERVICE_RECORD = "service_record"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class RankRow:
     rank: int
     member_id: int
@@ -42,6 +45,7 @@ class RankRow:
     unit_name: str | None
     minutes: int
     sessions: int
+    #: When the member's total for the year was reached (their last entry changing it).
     reached_at: dt.datetime
     #: All-time verified service, for the star level.
     total_minutes: int
@@ -57,96 +61,141 @@ class Ranking:
 
 
 def _member_filter(scope: OrgNode):
+    """Which members a scope ranks, as a condition on ``Member`` (None: every member)."""
     if scope.kind == OrgKind.UNIT:
         return Member.unit_id == scope.id
     if scope.kind == OrgKind.COMMUNITY:
         return Member.community_id == scope.id
+    if scope.kind == OrgKind.DISTRICT and _only_district():
+        return None  # the one district holds every member: nothing to filter
     return Member.community_id.in_(subtree_ids(scope, OrgKind.COMMUNITY))
 
 
-def _aggregate(scope: OrgNode, year: int):
-    """Per member of ``scope``: minutes, sessions and reached-at for ``year`` (a subquery)."""
-    start, end = clock.local_year_bounds(year)
-    t = Transaction
-    sessions = func.sum(case(
-        (and_(t.source_type == SERVICE_RECORD, t.kind == "deposit"), 1),
-        (and_(t.source_type == SERVICE_RECORD, t.kind == "reversal"), -1),
-        else_=0))
-    return (
-        select(Account.member_id.label("member_id"),
-               func.sum(t.service_minutes).label("minutes"),
-               sessions.label("sessions"),
-               func.max(t.created_at).label("reached_at"))
-        .select_from(t)
-        .join(Account, Account.id == t.service_account_id)
-        .join(Member, Member.id == Account.member_id)
-        # Written exactly as the partial index's condition, so both databases can use it.
-        .where(t.service_minutes != 0, t.created_at >= start, t.created_at < end,
-               _member_filter(scope))
-        .group_by(Account.member_id)
-        .having(func.sum(t.service_minutes) > 0)
-        .subquery("agg")
-    )
+def _only_district() -> bool:
+    return db.session.execute(select(func.count()).select_from(OrgNode).where(
+        OrgNode.kind == OrgKind.DISTRICT)).scalar_one() == 1
+
+
+def _in_scope(stmt, scope: OrgNode, year: int):
+    t = ServiceYearTotal
+    stmt = stmt.where(t.year == year, t.minutes > 0)
+    condition = _member_filter(scope)
+    if condition is not None:
+        stmt = stmt.join(Member, Member.id == t.member_id).where(condition)
+    return stmt
+
+
+#: The ranking order; ``ix_recognition_service_totals_ranking`` holds rows in exactly this
+#: order, so a page is read off the index.
+def _order():
+    t = ServiceYearTotal
+    return (t.minutes.desc(), t.sessions.desc(), t.last_transaction_id.asc())
 
 
 def ranking(scope: OrgNode, year: int, limit: int | None = None, offset: int = 0,
             member_ids: list[int] | None = None) -> Ranking:
-    """The ranking of ``scope`` for ``year``: one SQL query (aggregate, window rank, names).
+    """The ranking of ``scope`` for ``year``: members' yearly totals in ranking order, with
+    names, a page (``limit``/``offset``) or all of it; ``member_ids`` picks rows instead.
 
-    Members with equal minutes, sessions and reached-at time share a rank ("1, 2, 2, 4").
-    ``limit``/``offset`` page through it; ``member_ids`` picks rows (ranks stay the scope's).
+    One statement reads the rows (in index order, joined to names); the total is a count.
     """
-    agg = _aggregate(scope, year)
-    order = (agg.c.minutes.desc(), agg.c.sessions.desc(), agg.c.reached_at.asc())
-    ranked = select(
-        agg,
-        func.rank().over(order_by=order).label("rank"),
-        func.count().over().label("total"),
-    ).subquery("ranked")
+    t = ServiceYearTotal
+    if member_ids is not None:
+        rows = [r for r in (_row_of(scope, year, m) for m in member_ids) if r is not None]
+        return Ranking(scope=scope, year=year, total=count(scope, year), rows=rows)
+    ordered = _in_scope(select(t.member_id, t.minutes, t.sessions, t.last_transaction_id),
+                        scope, year).order_by(*_order())
+    if limit is not None:
+        ordered = ordered.limit(limit).offset(offset)
+    rows = _with_names(ordered.subquery("ranked"), first_rank=offset + 1)
+    total = count(scope, year) if (limit is not None or offset) else len(rows)
+    return Ranking(scope=scope, year=year, total=total, rows=rows)
+
+
+def _with_names(ranked, first_rank: int) -> list[RankRow]:
     community = OrgNode.__table__.alias("community")
     unit = OrgNode.__table__.alias("unit")
     stmt = (
-        select(ranked.c.rank, ranked.c.member_id, ranked.c.minutes, ranked.c.sessions,
-               ranked.c.reached_at, ranked.c.total, User.name, Member.community_id,
-               community.c.name.label("community_name"), unit.c.name.label("unit_name"),
-               Account.service_minutes.label("total_minutes"))
+        select(ranked.c.member_id, ranked.c.minutes, ranked.c.sessions, User.name,
+               Member.community_id, community.c.name.label("community_name"),
+               unit.c.name.label("unit_name"), Account.service_minutes.label("total_minutes"),
+               Transaction.created_at.label("reached_at"))
         .select_from(ranked)
         .join(Member, Member.id == ranked.c.member_id)
         .join(User, User.id == Member.user_id)
         .join(community, community.c.id == Member.community_id)
         .outerjoin(unit, unit.c.id == Member.unit_id)
         .join(Account, Account.member_id == ranked.c.member_id)
-        .order_by(ranked.c.rank, ranked.c.member_id)
+        .join(Transaction, Transaction.id == ranked.c.last_transaction_id)
+        .order_by(ranked.c.minutes.desc(), ranked.c.sessions.desc(),
+                  ranked.c.last_transaction_id.asc())
     )
-    if member_ids is not None:
-        stmt = stmt.where(ranked.c.member_id.in_(member_ids))
-    if limit is not None:
-        stmt = stmt.limit(limit).offset(offset)
     thresholds = rules.star_thresholds()
-    rows, total = [], None
-    for r in db.session.execute(stmt):
-        total = r.total
-        rows.append(RankRow(
-            rank=r.rank, member_id=r.member_id, name=r.name, community_id=r.community_id,
-            community_name=r.community_name, unit_name=r.unit_name, minutes=int(r.minutes),
-            sessions=int(r.sessions), reached_at=_utc(r.reached_at),
-            total_minutes=int(r.total_minutes),
-            star_level=rules.star_level(int(r.total_minutes), thresholds)))
-    if total is None:
-        total = count(scope, year) if offset else 0
-    return Ranking(scope=scope, year=year, total=int(total), rows=rows)
+    return [RankRow(
+        rank=first_rank + i, member_id=r.member_id, name=r.name, community_id=r.community_id,
+        community_name=r.community_name, unit_name=r.unit_name, minutes=int(r.minutes),
+        sessions=int(r.sessions), reached_at=r.reached_at, total_minutes=int(r.total_minutes),
+        star_level=rules.star_level(int(r.total_minutes), thresholds),
+    ) for i, r in enumerate(db.session.execute(stmt))]
+
+
+def _row_of(scope: OrgNode, year: int, member_id: int) -> RankRow | None:
+    """One member's row, ranked by counting the members of the scope ahead of them."""
+    t = ServiceYearTotal
+    mine = db.session.execute(select(t.minutes, t.sessions, t.last_transaction_id).where(
+        t.member_id == member_id, t.year == year, t.minutes > 0)).first()
+    if mine is None:
+        return None
+    stmt = select(t.member_id).where(t.member_id == member_id, t.year == year)
+    condition = _member_filter(scope)
+    if condition is not None:
+        stmt = stmt.join(Member, Member.id == t.member_id).where(condition)
+    if db.session.execute(stmt).first() is None:
+        return None  # not in this scope
+    ahead = or_(t.minutes > mine.minutes,
+                and_(t.minutes == mine.minutes, t.sessions > mine.sessions),
+                and_(t.minutes == mine.minutes, t.sessions == mine.sessions,
+                     t.last_transaction_id < mine.last_transaction_id))
+    n_ahead = db.session.execute(
+        _in_scope(select(func.count()).select_from(t), scope, year).where(ahead)).scalar_one()
+    [row] = _with_names(stmt.add_columns(t.minutes, t.sessions, t.last_transaction_id)
+                        .subquery("ranked"), first_rank=n_ahead + 1)
+    return row
 
 
 def count(scope: OrgNode, year: int) -> int:
-    agg = _aggregate(scope, year)
-    return db.session.execute(select(func.count()).select_from(agg)).scalar_one()
+    t = ServiceYearTotal
+    return db.session.execute(
+        _in_scope(select(func.count()).select_from(t), scope, year)).scalar_one()
 
 
-def _utc(value) -> dt.datetime:
-    # MAX() over a timestamp comes back from SQLite as text on some paths; normalise.
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=clock.UTC)
+def totals_from_ledger(year: int) -> dict[int, tuple[int, int, int]]:
+    """member id -> (minutes, sessions, last transaction id) for ``year``, computed from the
+    ledger's transactions in one aggregate query (what the trigger-kept totals must equal)."""
+    start, end = clock.local_year_bounds(year)
+    t = Transaction
+    sessions = func.sum(case(
+        (and_(t.source_type == SERVICE_RECORD, t.kind == "deposit"), 1),
+        (and_(t.source_type == SERVICE_RECORD, t.kind == "reversal"), -1),
+        else_=0))
+    stmt = (
+        select(Account.member_id, func.sum(t.service_minutes), sessions, func.max(t.id))
+        .join(Account, Account.id == t.service_account_id)
+        .where(t.service_minutes != 0, t.created_at >= start, t.created_at < end,
+               Account.member_id.is_not(None))
+        .group_by(Account.member_id)
+    )
+    return {m: (int(mins), int(s), int(last)) for m, mins, s, last in db.session.execute(stmt)}
+
+
+def totals_mismatches(year: int) -> list[tuple[int, tuple | None, tuple | None]]:
+    """Members whose kept totals for ``year`` differ from the ledger: (member, kept, ledger)."""
+    kept = {m: (int(mins), int(s), int(last)) for m, mins, s, last in db.session.execute(
+        select(ServiceYearTotal.member_id, ServiceYearTotal.minutes, ServiceYearTotal.sessions,
+               ServiceYearTotal.last_transaction_id).where(ServiceYearTotal.year == year))}
+    ledger = totals_from_ledger(year)
+    return [(m, kept.get(m), ledger.get(m)) for m in sorted(set(kept) | set(ledger))
+            if kept.get(m) != ledger.get(m)]
 
 
 # --- star levels ---------------------------------------------------------------------------------
