@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 from flask_login import current_user
 
 from timebank.audit import operations as audit
-from timebank.extensions import csrf, db
+from timebank.extensions import csrf
 
 bp = Blueprint("api_bench", __name__, url_prefix="/api/v1/bench")
 csrf.exempt(bp)
@@ -22,6 +22,8 @@ def _authenticate():
 
 @bp.route("/ping", methods=["POST"])
 def ping():
-    event = audit.record(current_user, "bench.ping", "user", current_user.id)
-    db.session.commit()
-    return jsonify({"id": event.id}), 201
+    from timebank.api.views import commit
+
+    event_id = audit.record(current_user, "bench.ping", "user", current_user.id).id
+    commit()
+    return jsonify({"id": event_id}), 201

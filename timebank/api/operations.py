@@ -7,7 +7,9 @@ import secrets
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, lazyload
 
+from timebank.accounts.models import User
 from timebank.api.models import ApiToken
 from timebank.audit import operations as audit
 from timebank.core import clock
@@ -33,15 +35,27 @@ def issue(user) -> tuple[str, ApiToken]:
     return raw, token
 
 
-def find(raw: str) -> ApiToken | None:
-    """The valid token row for ``raw``, or None (unknown, expired, revoked, user disabled)."""
+def find(raw: str):
+    """``(token, member)`` for a valid token (member None for users who are not members), or
+    ``(None, None)`` (unknown, expired, revoked, user disabled).
+
+    One query loads the token, its user, the user's member record and its community (with the
+    community's parents): every member route needs them, and round trips are what a request
+    costs. The user's roles are loaded only if a route asks for them.
+    """
     if not raw or len(raw) > 200:
-        return None
-    token = db.session.execute(select(ApiToken).where(
-        ApiToken.token_hash == hash_token(raw))).scalar_one_or_none()
-    if token is None or not token.is_valid():
-        return None
-    return token
+        return None, None
+    from timebank.members.models import Member
+
+    row = db.session.execute(
+        select(ApiToken, Member)
+        .outerjoin(Member, Member.user_id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(raw))
+        .options(joinedload(ApiToken.user).lazyload(User.roles),
+                 joinedload(Member.community), lazyload(Member.user))).first()
+    if row is None or not row[0].is_valid():
+        return None, None
+    return row[0], row[1]
 
 
 def touch(token: ApiToken) -> bool:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -59,11 +61,10 @@ def _load_from_token(req):
     """Bearer tokens authenticate API requests only."""
     if not req.path.startswith(bp.url_prefix + "/"):
         return None
-    raw = _bearer()
-    token = operations.find(raw) if raw else None
+    token, member = operations.find(_bearer())
     if token is None:
         return None
-    g.api_token = token
+    g.api_token, g.api_member = token, member
     return token.user
 
 
@@ -73,15 +74,24 @@ def _authenticate():
         return None
     if g.get("api_token") is None:
         # Logged in by a session cookie (or not at all): only a bearer token counts here.
-        raw = _bearer()
-        token = operations.find(raw) if raw else None
+        token, member = operations.find(_bearer())
         if token is None:
             return serializers.error(401, "unauthorized", _("Log in first."))
-        g.api_token = token
+        g.api_token, g.api_member = token, member
         g._login_user = token.user  # flask-login's per-request user
     if request.method not in ("GET", "HEAD", "OPTIONS") and operations.touch(g.api_token):
         db.session.commit()
     return None
+
+
+def commit() -> None:
+    """Commit, keeping the current user's loaded attributes: the response hooks still read them
+    (``is_active``), and a commit would expire them and cost a query to load them again."""
+    user = current_user._get_current_object()
+    db.session.flush()
+    if user in db.session:
+        db.session.expunge(user)
+    db.session.commit()
 
 
 def _body() -> dict:
@@ -94,7 +104,7 @@ def _body() -> dict:
 
 
 def _member():
-    member = queries.member_for(current_user)
+    member = g.get("api_member")
     if member is None:
         raise Forbidden(_("Only members can do this."))
     return member
@@ -142,16 +152,16 @@ def create_token():
         return serializers.error(401, "unauthorized", _("Wrong mobile number or password."))
     raw, token = operations.issue(user)
     accounts.record_login(user)
+    body = {"token": raw, "token_type": "Bearer", "expires_at": serializers.when(token.expires_at),
+            "user": {"id": user.id, "name": user.name}}
     db.session.commit()
-    return jsonify({"token": raw, "token_type": "Bearer",
-                    "expires_at": serializers.when(token.expires_at),
-                    "user": {"id": user.id, "name": user.name}}), 201
+    return jsonify(body), 201
 
 
 @bp.route("/auth/token", methods=["DELETE"])
 def revoke_token():
     operations.revoke(current_user, g.api_token)
-    db.session.commit()
+    commit()
     return "", 204
 
 
@@ -183,7 +193,7 @@ def list_posts():
 
 @bp.route(f"/posts/<{ID}:post_id>")
 def get_post(post_id: int):
-    member = queries.member_for(current_user)
+    member = g.get("api_member")
     post = get_or_404(Post, post_id, lambda p: queries.can_view(current_user, p, member))
     sessions = [s for s in queries.session_list(post) if not s.cancelled]
     claimed = queries.claimed_session_ids(member, [post.id])
@@ -194,22 +204,30 @@ def get_post(post_id: int):
 @limits.claim_limit
 def create_claim(post_id: int):
     member = _member()
-    post = get_or_404(Post, post_id, lambda p: posts.member_may_see(member, p))
     data = _body()
-    session = None
     session_id = data.get("session_id")
+    session = None
     if session_id is not None:
         if type(session_id) is not int or not 1 <= session_id <= MAX_ID:
             raise Invalid(_("session_id must be a whole number."), field="session_id")
-        session = get_or_404(PostSession, session_id, lambda s: s.post_id == post.id)
+        # The session and its post in one query.
+        session = db.session.execute(
+            select(PostSession).where(PostSession.id == session_id,
+                                      PostSession.post_id == post_id)
+            .options(joinedload(PostSession.post))).scalar_one_or_none()
+        if session is None:
+            abort(404)
+    post = get_or_404(Post, post_id, lambda p: posts.member_may_see(member, p))
     waitlist = data.get("waitlist", False)
     if not isinstance(waitlist, bool):
         raise Invalid(_("waitlist must be true or false."), field="waitlist")
     out = posts.claim(current_user, member, post, session=session, waitlist=waitlist)
-    db.session.commit()
-    return jsonify({"claims": [serializers.claim(c) for c in out.claims],
-                    "waitlisted": [serializers.waitlist_entry(w) for w in out.waitlisted],
-                    "full_session_ids": [s.id for s in out.full]}), 201
+    # Serialised before the commit, which expires every loaded row.
+    body = {"claims": [serializers.claim(c) for c in out.claims],
+            "waitlisted": [serializers.waitlist_entry(w) for w in out.waitlisted],
+            "full_session_ids": [s.id for s in out.full]}
+    commit()
+    return jsonify(body), 201
 
 
 @bp.route(f"/claims/<{ID}:claim_id>", methods=["DELETE"])
@@ -218,7 +236,7 @@ def delete_claim(claim_id: int):
     member = _member()
     claim_row = get_or_404(Claim, claim_id, lambda c: c.member_id == member.id)
     posts.withdraw(current_user, claim_row)
-    db.session.commit()
+    commit()
     return "", 204
 
 
@@ -244,9 +262,10 @@ def checkin():
     if action is not None and action not in ("check_in", "check_out"):
         raise Invalid(_("action must be check_in or check_out."), field="action")
     result = posts.check_in(current_user, member, token, action)
-    db.session.commit()
-    return jsonify({"action": result.action, "claim": serializers.claim(result.claim, result.record),
-                    "record": serializers.record(result.record) if result.record else None})
+    body = {"action": result.action, "claim": serializers.claim(result.claim, result.record),
+            "record": serializers.record(result.record) if result.record else None}
+    commit()
+    return jsonify(body)
 
 
 # --- the member's account ----------------------------------------------------------------------

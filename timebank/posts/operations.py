@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Boolean, bindparam, delete, func, insert, select, text, update
 
 from timebank.audit import operations as audit
 from timebank.core import clock
+from timebank.core.db import UTCDateTime
 from timebank.core.errors import Forbidden, Invalid, NotFound
 from timebank.extensions import db
 from timebank.inbox import operations as inbox
@@ -440,44 +441,68 @@ def _check_member_may_claim(member, post: Post, now: dt.datetime) -> None:
         raise DeadlinePassed()
 
 
+#: The claim's INSERT, as text: the same SQL on SQLite (3.35+) and PostgreSQL, and unlike the
+#: dialects' ``insert().on_conflict_do_nothing()`` constructs it is compiled once and cached
+#: (the claim path runs it on every claim). Loaded as a Claim, so no second query reads it back.
+_CLAIM_COLUMNS = ", ".join(c.name for c in Claim.__table__.c)
+_INSERT_CLAIM = select(Claim).from_statement(
+    text("INSERT INTO claims (session_id, post_id, member_id, status, created_at, promoted) "
+         "VALUES (:session_id, :post_id, :member_id, :status, :created_at, :promoted) "
+         f"ON CONFLICT (session_id, member_id) DO NOTHING RETURNING {_CLAIM_COLUMNS}")
+    .bindparams(bindparam("created_at", type_=UTCDateTime()),
+                bindparam("promoted", type_=Boolean()))
+    .columns(*Claim.__table__.c))
+
+
 def _claim_session(member, session: PostSession, now: dt.datetime,
                    promoted: bool = False) -> Claim:
+    """Write the claim and take a place. On the common path that is two statements, the
+    ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` and then the conditional counter update, in
+    this order so the session row (the one everybody contends for) stays locked only from the
+    update to the commit."""
     if session.cancelled:
         raise PostClosed(_l("This session has been cancelled."))
     if session.has_started(now):
         raise DeadlinePassed(_l("This session has already started."))
+    claim_row = db.session.execute(_INSERT_CLAIM, {
+        "session_id": session.id, "post_id": session.post_id, "member_id": member.id,
+        "status": ClaimStatus.ACTIVE.value, "created_at": now, "promoted": promoted,
+    }).scalar_one_or_none()
+    if claim_row is None:
+        return _claim_again(member, session, now, promoted)
+    if not _take_place(session.id):
+        # Full: the row written a moment ago goes again (the transaction may go on with other
+        # sessions of the post).
+        db.session.execute(delete(Claim).where(Claim.id == claim_row.id))
+        db.session.expunge(claim_row)
+        _refresh_counter(session)
+        raise PostFull()
+    _refresh_counter(session)
+    return claim_row
+
+
+def _claim_again(member, session: PostSession, now: dt.datetime, promoted: bool) -> Claim:
+    """The member has a row for this session: active (maybe from a parallel request), or
+    withdrawn or cancelled earlier, which claiming again reuses (UNIQUE(session, member))."""
     existing = db.session.execute(select(Claim).where(
         Claim.session_id == session.id, Claim.member_id == member.id)).scalar_one_or_none()
-    if existing is not None and existing.is_active:
+    if existing is None or existing.is_active:
         raise AlreadyClaimed()
     if not _take_place(session.id):
         _refresh_counter(session)
         raise PostFull()
-    if existing is not None:
-        # Claiming again after a withdrawal reuses the row (UNIQUE(session, member)).
-        result = db.session.execute(
-            update(Claim).where(Claim.id == existing.id,
-                                Claim.status != ClaimStatus.ACTIVE.value)
-            .values(status=ClaimStatus.ACTIVE.value, updated_at=now, promoted=promoted,
-                    checked_in_at=None, checked_out_at=None, attendance=None)
-            .execution_options(synchronize_session=False))
-        claim_id = existing.id if result.rowcount == 1 else None
-    else:
-        claim_id = db.session.execute(
-            _insert_ignoring_duplicates(Claim.__table__)
-            .values(session_id=session.id, post_id=session.post_id, member_id=member.id,
-                    status=ClaimStatus.ACTIVE.value, created_at=now, promoted=promoted)
-            .returning(Claim.__table__.c.id)).scalar_one_or_none()
-    if claim_id is None:
-        # The same member claimed this session in a parallel request: give the place back.
+    reused = db.session.execute(
+        update(Claim).where(Claim.id == existing.id, Claim.status != ClaimStatus.ACTIVE.value)
+        .values(status=ClaimStatus.ACTIVE.value, updated_at=now, promoted=promoted,
+                checked_in_at=None, checked_out_at=None, attendance=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not reused:
         _release_place(session.id)
         _refresh_counter(session)
         raise AlreadyClaimed()
+    db.session.expire(existing)
     _refresh_counter(session)
-    if existing is not None:
-        db.session.expire(existing)
-        return existing
-    return db.session.get(Claim, claim_id)
+    return existing
 
 
 @dataclasses.dataclass
