@@ -270,3 +270,21 @@ def test_a_claim_racing_a_cancellation_never_survives_it(app, db, make_post, mak
     run_parallel(app, db, [claim_as(m) for m in member_ids[:10]] + [cancel]
                  + [claim_as(m) for m in member_ids[10:]])
     assert counter(db, session_id) == active_claims(db, session_id) == 0
+
+
+def test_raising_capacity_of_a_published_post_promotes_the_waiting_list(db, tree, make_post,
+                                                                        make_member):
+    post = make_post(capacity=1)
+    a, b = make_member(), make_member()
+    operations.claim(a.user, a, post)
+    operations.claim(b.user, b, post, waitlist=True)
+    db.session.commit()
+    data = operations.PostData(kind=post.kind, title=post.title, capacity=2)
+    operations.update_post(tree.staff, post, data)
+    db.session.commit()
+    assert counter(db, post.sessions[0].id) == active_claims(db, post.sessions[0].id) == 2
+    from timebank.core.errors import Invalid
+
+    with pytest.raises(Invalid):
+        operations.update_post(tree.staff, post, operations.PostData(
+            kind=post.kind, title=post.title, capacity=1))

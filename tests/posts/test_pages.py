@@ -204,3 +204,26 @@ def test_fits_my_availability_and_skills(client, db, tree, make_post, member_of)
     for title in ("缺技能的岗位", "没空的岗位", "已满的岗位"):
         assert title not in text
     assert "缺技能的岗位" in client.get("/posts/").text
+
+
+def test_edit_a_draft_and_a_published_post(client, db, tree, catalogue, make_post):
+    draft = make_post(publish=False, days=(4,))
+    client.login(tree.staff)
+    form = client.get(f"/posts/manage/{draft.id}/edit")
+    assert form.status_code == 200 and draft.title in form.text
+    r = client.post(f"/posts/manage/{draft.id}/edit", data=post_form(
+        catalogue, tree, title="改过的标题", dates=f"{local_day(7)}\n{local_day(8)} 14:00-15:00"))
+    assert r.status_code == 302, r.text
+    db.session.expire_all()
+    post = db.session.get(Post, draft.id)
+    assert post.title == "改过的标题"
+    assert [(clock.to_local(s.starts_at).time(), s.minutes_credit) for s in post.sessions] == [
+        (dt.time(9), 120), (dt.time(14), 60)]
+    published = make_post(capacity=2)
+    session_ids = [s.id for s in published.sessions]
+    r = client.post(f"/posts/manage/{published.id}/edit", data=post_form(
+        catalogue, tree, title=published.title, capacity="4", dates="ignored"))
+    assert r.status_code == 302, r.text
+    db.session.expire_all()
+    assert [s.id for s in db.session.get(Post, published.id).sessions] == session_ids
+    assert {s.capacity for s in db.session.get(Post, published.id).sessions} == {4}
