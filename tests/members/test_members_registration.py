@@ -188,3 +188,50 @@ def test_imported_member_claims_account_by_registering(client, db, tree, id_numb
     from timebank.accounts.operations import authenticate
 
     assert authenticate("13966660000", "secret-pass-2") is not None
+
+
+def test_two_reviewers_at_once_one_decides(app, db, tree, pending_member):
+    """Staff and a street admin review the same application at the same moment: one decides,
+    the other is told it was already reviewed (a conditional update, not read-then-write)."""
+    import threading
+
+    from timebank.accounts.models import RoleAssignment, User
+
+    member_id = pending_member.id
+    reviewers = [tree.staff.id, tree.street_admin.id]
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def review(user_id, decision):
+        barrier.wait(timeout=30)
+        with app.app_context():
+            try:
+                actor = db.session.get(User, user_id)
+                member = db.session.get(Member, member_id)
+                if decision == "approve":
+                    operations.approve(actor, member)
+                else:
+                    operations.reject(actor, member, "信息有误")
+                db.session.commit()
+                outcomes.append(decision)
+            except operations.NotPending:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=review, args=(uid, d))
+               for uid, d in zip(reviewers, ("approve", "reject"), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) in (["approve", "refused"], ["refused", "reject"])
+    db.session.commit()  # end this session's read snapshot
+    member = db.session.get(Member, member_id)
+    roles = db.session.execute(select(RoleAssignment).where(
+        RoleAssignment.user_id == member.user_id, RoleAssignment.role == "member")).scalars().all()
+    if "approve" in outcomes:
+        assert member.status == MemberStatus.APPROVED and len(roles) == 1
+    else:
+        assert member.status == MemberStatus.REJECTED and roles == []
