@@ -62,11 +62,10 @@ def build_district():
     """District, a street, the community under test (4 grids), 30 units, vocabulary, catalogue
     and a staff user. Returns (community, staff)."""
     from timebank.accounts import operations as accounts
-    from timebank.demo import CATALOGUE, UNITS
+    from timebank.demo import UNITS
     from timebank.extensions import db
-    from timebank.members.demo import seed_skills
+    from timebank.members.demo import seed_post_catalogue, seed_skills
     from timebank.orgs import operations as orgs
-    from timebank.posts.models import PostCategory, PostKind
 
     district = orgs.create_node(None, None, "district", "基准区", code="B")
     street = orgs.create_node(None, district, "street", "基准街道")
@@ -76,13 +75,7 @@ def build_district():
     for name in UNITS:
         orgs.create_node(None, district, "unit", name)
     seed_skills()
-    for pos, (code, name, name_en, kinds) in enumerate(CATALOGUE):
-        cat = PostCategory(code=code, name=name, name_en=name_en, position=pos)
-        db.session.add(cat)
-        db.session.flush()
-        for kpos, (kname, kname_en) in enumerate(kinds):
-            db.session.add(PostKind(category_id=cat.id, code=f"{code}-{kpos}", name=kname,
-                                    name_en=kname_en, position=kpos))
+    seed_post_catalogue()
     staff = accounts.create_user(None, "13800000003", "基准社工", password_hash="x")
     accounts.assign_role(None, staff, "community_staff", community)
     db.session.commit()

@@ -75,8 +75,9 @@ def _register_blueprints(app: Flask) -> None:
     from timebank.orgs.views import bp as orgs_bp
     from timebank.posts.views import bp as posts_bp
     from timebank.recognition.views import bp as recognition_bp
+    from timebank.reports.views import bp as reports_bp
 
     for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp, posts_bp, members_bp,
                recognition_bp, ledger_bp,
-               lists_bp, matching_bp, api_bp):
+               lists_bp, matching_bp, api_bp, reports_bp):
         app.register_blueprint(bp)

@@ -15,3 +15,4 @@ from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSess
 from timebank.recognition.models import (AwardList, AwardNominee,  # noqa: F401
                                          AwardObjection, RankingSnapshot,
                                          RankingSnapshotEntry, ServiceYearTotal)
+from timebank.reports.models import FeedbackCard, MemberEvaluation  # noqa: F401

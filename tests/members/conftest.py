@@ -78,3 +78,17 @@ def pending_member(db, tree, id_number):
                                  tree.C1, tree.G1b, tree.U1)
     db.session.commit()
     return member
+
+
+@pytest.fixture
+def district(db, tree):
+    """The tree plus the demo skills, post catalogue and grid names the sample file uses."""
+    from timebank.members.demo import seed_post_catalogue, seed_skills
+    from timebank.orgs import operations as orgs
+
+    seed_skills()
+    seed_post_catalogue()
+    tree.g1 = orgs.create_node(None, tree.C1, "grid", "第一网格")
+    tree.g2 = orgs.create_node(None, tree.C1, "grid", "第二网格")
+    db.session.commit()
+    return tree

@@ -10,23 +10,8 @@ from timebank.members.models import Member
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
-def test_cli_import_and_reindex(app, db, tree, tmp_path):
-    from timebank.demo import CATALOGUE
-    from timebank.members.demo import seed_skills
-    from timebank.orgs import operations as orgs
-    from timebank.posts.models import PostCategory, PostKind
-
-    seed_skills()
-    for pos, (code, name, name_en, kinds) in enumerate(CATALOGUE):
-        cat = PostCategory(code=code, name=name, name_en=name_en, position=pos)
-        db.session.add(cat)
-        db.session.flush()
-        for kpos, (kname, kname_en) in enumerate(kinds):
-            db.session.add(PostKind(category_id=cat.id, code=f"{code}-{kpos}", name=kname,
-                                    name_en=kname_en, position=kpos))
-    orgs.create_node(None, tree.C1, "grid", "第一网格")
-    orgs.create_node(None, tree.C1, "grid", "第二网格")
-    db.session.commit()
+def test_cli_import_and_reindex(app, db, district, tmp_path):
+    tree = district
     runner = app.test_cli_runner()
     result = runner.invoke(args=["members", "import", str(DATA / "members_sample.csv"),
                                  "--community", "C1"])

@@ -19,28 +19,6 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 HEADERS = [c.header for c in imports.COLUMNS]
 
 
-@pytest.fixture
-def district(db, tree):
-    """The tree plus the demo vocabulary, catalogue and grid names the sample file uses."""
-    from timebank.demo import CATALOGUE
-    from timebank.members.demo import seed_skills
-    from timebank.orgs import operations as orgs
-    from timebank.posts.models import PostCategory, PostKind
-
-    seed_skills()
-    for pos, (code, name, name_en, kinds) in enumerate(CATALOGUE):
-        cat = PostCategory(code=code, name=name, name_en=name_en, position=pos)
-        db.session.add(cat)
-        db.session.flush()
-        for kpos, (kname, kname_en) in enumerate(kinds):
-            db.session.add(PostKind(category_id=cat.id, code=f"{code}-{kpos}", name=kname,
-                                    name_en=kname_en, position=kpos))
-    tree.g1 = orgs.create_node(None, tree.C1, "grid", "第一网格")
-    tree.g2 = orgs.create_node(None, tree.C1, "grid", "第二网格")
-    db.session.commit()
-    return tree
-
-
 def xlsx_bytes(rows, headers=HEADERS) -> bytes:
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("报到登记")

@@ -228,3 +228,38 @@ def test_the_totals_trigger_exists(db):
         sql = ("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = "
                "'ledger_transactions_recognition_totals'")
     assert db.session.execute(sa.text(sql)).scalar() == 1
+
+
+def test_snapshot_refuses_totals_that_disagree_with_the_ledger(db, tree, make_user, serve):
+    import sqlalchemy as sa
+
+    a = make_user("member", tree.C1, name="甲")
+    serve(a, 60, local(2026, 3, 1, 10))
+    db.session.execute(sa.text("UPDATE recognition_service_totals SET minutes = 6000"))
+    db.session.commit()
+    job = scheduler.get_job("recognition.year_end")
+    out = scheduler.execute(job, local(2027, 1, 1, 1).astimezone(clock.UTC))
+    assert out.outcome == "failed" and "differ from the ledger" in out.summary
+    from timebank.recognition.models import RankingSnapshot
+
+    assert db.session.query(RankingSnapshot).count() == 0
+
+
+def test_cli(app, db, tree, make_user, serve):
+    import sqlalchemy as sa
+
+    a = make_user("member", tree.C1, name="甲")
+    serve(a, 90, local(2026, 3, 1, 10))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["recognition", "ranking", "--year", "2026", "--scope", "C1"])
+    assert result.exit_code == 0 and "甲" in result.output and "1.5 h" in result.output
+    result = runner.invoke(args=["recognition", "verify-totals", "--year", "2026"])
+    assert result.exit_code == 0 and "agree" in result.output
+    result = runner.invoke(args=["recognition", "snapshot", "--year", "2026"])
+    assert result.exit_code == 0 and "1 members" in result.output
+    result = runner.invoke(args=["recognition", "snapshot", "--year", "2026"])
+    assert "taken before" in result.output
+    db.session.execute(sa.text("DELETE FROM recognition_service_totals"))
+    db.session.commit()
+    result = runner.invoke(args=["recognition", "verify-totals", "--year", "2026"])
+    assert result.exit_code == 1 and "1 members differ" in result.output

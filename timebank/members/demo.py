@@ -96,6 +96,21 @@ def seed_skills() -> dict[str, Skill]:
     return existing
 
 
+def seed_post_catalogue() -> None:
+    """The district post catalogue of the demo (timebank.demo.CATALOGUE), for tests and
+    benchmarks that need its names without loading the whole demo district."""
+    from timebank.demo import CATALOGUE
+
+    for pos, (code, name, name_en, kinds) in enumerate(CATALOGUE):
+        cat = PostCategory(code=code, name=name, name_en=name_en, position=pos)
+        db.session.add(cat)
+        db.session.flush()
+        for kpos, (kname, kname_en) in enumerate(kinds):
+            db.session.add(PostKind(category_id=cat.id, code=f"{code}-{kpos + 1:02d}",
+                                    name=kname, name_en=kname_en, position=kpos))
+    db.session.flush()
+
+
 def _form_for(ctx, member: Member, skills: dict[str, Skill], categories, kinds_by_cat) -> None:
     rng = ctx.rng
     unit_name = member.unit.name if member.unit else ""

@@ -46,7 +46,7 @@ def _book(title: str, heading: list[str], rows, meta: list[tuple[str, str]]) -> 
 
 
 def ranking_xlsx(ranking) -> bytes:
-    heading = [_("Rank"), _("Name"), _("Community"), _("Unit"), _("Verified hours"),
+    heading = [_("Rank"), _("Member name"), _("Community"), _("Work unit"), _("Verified service hours"),
                _("Sessions served"), _("Reached the total at"), _("Star level")]
     rows = ([r.rank, r.name, r.community_name, r.unit_name or "", _hours(r.minutes), r.sessions,
              _local(r.reached_at), r.star_level] for r in ranking.rows)
@@ -57,9 +57,9 @@ def ranking_xlsx(ranking) -> bytes:
 
 
 def award_list_xlsx(award_list: AwardList, nominees: list[AwardNominee]) -> bytes:
-    heading = [_("Rank"), _("Name"), _("Community"), _("Unit"), _("Verified hours"),
+    heading = [_("Rank"), _("Member name"), _("Community"), _("Work unit"), _("Verified service hours"),
                _("Sessions served"), _("Reached the total at"), _("Star level"), _("Status"),
-               _("Reason")]
+               _("Reason given")]
     rows = ([n.rank, n.name, n.community_name, n.unit_name or "", _hours(n.service_minutes),
              n.sessions, _local(n.reached_at), n.star_level, n.status_enum.label,
              n.removed_reason or ""] for n in nominees)

@@ -25,7 +25,7 @@ class ThresholdsForm(FlaskForm):
 
 class ObjectionForm(FlaskForm):
     nominee_id = SelectField(_l("Nominee"), coerce=int, validators=[DataRequired()])
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=5, max=1000)])
+    reason = TextAreaField(_l("Reason given"), validators=[DataRequired(), Length(min=5, max=1000)])
 
 
 class ResolveForm(FlaskForm):
@@ -36,4 +36,4 @@ class ResolveForm(FlaskForm):
 
 
 class RemoveForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(min=2, max=500)])
+    reason = StringField(_l("Reason given"), validators=[DataRequired(), Length(min=2, max=500)])

@@ -202,7 +202,7 @@ class ObjectionStatus(enum.StrEnum):
 
 
 OBJECTION_STATUS_LABELS = {
-    ObjectionStatus.OPEN: _l("Open"),
+    ObjectionStatus.OPEN: _l("Awaiting an answer"),
     ObjectionStatus.UPHELD: _l("Upheld (nominee removed)"),
     ObjectionStatus.DISMISSED: _l("Dismissed"),
 }

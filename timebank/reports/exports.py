@@ -1,0 +1,156 @@
+"""Feedback cards and dashboard figures as .xlsx, and cards as PDF.
+
+PDF text uses reportlab's built-in CID font STSong-Light, which renders Chinese with no font
+file. Spreadsheet cells that a spreadsheet would run as a formula (= + - @, tab, carriage
+return at the start) are written with a leading single quote."""
+from __future__ import annotations
+
+import io
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+
+from timebank.core import clock
+from timebank.reports.queries import Card
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF_FONT = "STSong-Light"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _hours(minutes: int) -> float:
+    return round(minutes / 60, 2)
+
+
+def _pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.0f}%"
+
+
+def _state_label(state: str) -> str:
+    from timebank.members.views import STATE_LABELS
+
+    return str(STATE_LABELS.get(state, state))
+
+
+def card_title(card: Card) -> str:
+    return _("Performance feedback card: %(unit)s, %(start)s to %(end)s", unit=card.unit_name,
+             start=card.start.isoformat(), end=card.last_day.isoformat())
+
+
+def card_summary(card: Card) -> list[tuple[str, str]]:
+    t = card.totals
+    return [
+        (_("Members registered with the unit"), str(card.registered)),
+        (_("Reported to their community"), f"{card.reported} ({_pct(card.reported_rate)})"),
+        (_("Active this period"), f"{card.active} ({_pct(card.active_rate)})"),
+        (_("Sessions claimed / attended / missed"),
+         f"{t['claimed']} / {t['attended']} / {t['no_shows']}"),
+        (_("Verified service hours"), f"{_hours(t['minutes'])}"),
+    ]
+
+
+def _headers() -> list[str]:
+    return [_("Member name"), _("Community"), _("Reporting"), _("Sessions claimed"), _("Sessions attended"),
+            _("No-shows"), _("Verified service hours"), _("Staff notes")]
+
+
+def _row(r) -> list:
+    return [r.name, r.community, _state_label(r.state), r.claimed, r.attended, r.no_shows,
+            _hours(r.minutes), "\n".join(r.notes)]
+
+
+def card_xlsx(card: Card) -> bytes:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Feedback card")[:31])
+    ws.append([_safe(card_title(card))])
+    for label, value in card_summary(card):
+        ws.append([_safe(label), _safe(value)])
+    ws.append([_("Generated at"), clock.to_local(clock.now()).strftime("%Y-%m-%d %H:%M")])
+    ws.append([])
+    ws.append(_headers())
+    for r in card.rows:
+        ws.append([_safe(v) for v in _row(r)])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def card_pdf(card: Card) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from xml.sax.saxutils import escape
+
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    title = ParagraphStyle("title", fontName=PDF_FONT, fontSize=15, leading=21)
+    text = ParagraphStyle("text", fontName=PDF_FONT, fontSize=9, leading=13)
+    cell = ParagraphStyle("cell", fontName=PDF_FONT, fontSize=8, leading=10)
+
+    story = [Paragraph(escape(card_title(card)), title), Spacer(1, 2 * mm)]
+    for label, value in card_summary(card):
+        story.append(Paragraph(f"{escape(label)}：{escape(value)}", text))
+    story.append(Spacer(1, 4 * mm))
+    data = [[Paragraph(escape(h), cell) for h in _headers()]]
+    for r in card.rows:
+        values = _row(r)
+        data.append([Paragraph(escape(str(v)).replace("\n", "<br/>"), cell) for v in values])
+    if len(data) == 1:
+        data.append([Paragraph(escape(_("No members registered with this unit.")), cell)]
+                    + [""] * 7)
+    table = Table(data, repeatRows=1, colWidths=[24 * mm, 30 * mm, 26 * mm, 18 * mm, 16 * mm,
+                                                 16 * mm, 18 * mm, 115 * mm])
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), PDF_FONT),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f2f2f2")),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    story.append(table)
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=10 * mm,
+                            rightMargin=10 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
+                            title=card_title(card), author=_("Time Bank"))
+    doc.build(story)
+    return out.getvalue()
+
+
+def dashboard_xlsx(d) -> bytes:
+    """The dashboard's figures, one sheet per table on the page."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Communities")[:31])
+    ws.append([_safe(d.scope.full_name or d.scope.name), d.year])
+    ws.append([_("Community"), _("Members registered"), _("Reported members"), _("Reported rate"),
+               _("Active this year"), _("Verified service hours"), _("Open needs"),
+               _("Posts with places left")])
+    for c in d.communities:
+        ws.append([_safe(c.name), c.registered, c.reported, _pct(c.reported_rate), c.active,
+                   _hours(c.minutes), c.open_needs, c.unfilled_posts])
+    ws = wb.create_sheet(_("Units")[:31])
+    ws.append([_("Work unit"), _("Members registered"), _("Reported members"), _("Reported rate"),
+               _("Active this year"), _("Verified service hours")])
+    for u in d.units:
+        ws.append([_safe(u.name), u.registered, u.reported, _pct(u.reported_rate), u.active,
+                   _hours(u.minutes)])
+    ws = wb.create_sheet(_("Months")[:31])
+    ws.append([_("Month"), _("Places offered"), _("Claimed"), _("Claim rate"), _("Sessions attended"),
+               _("No-shows"), _("Attendance rate")]
+              + [_safe(name) for _id, name in d.categories] + [_("Other")])
+    for m in d.months:
+        ws.append([m.month, m.places, m.claimed, _pct(m.claim_rate), m.attended, m.no_shows,
+                   _pct(m.attendance_rate)]
+                  + [_hours(m.minutes_by_category.get(cid, 0)) for cid, _n in d.categories]
+                  + [_hours(m.minutes_by_category.get(0, 0))])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
