@@ -30,6 +30,24 @@ The cost of a candidate is the sum of four parts; every weight is a setting (see
 
 So among equally fitting members the one who served less recently costs less and is proposed,
 which spreads the work; and when places are scarce, urgent posts are filled first.
+
+Defaults (settings ``matching.weight_<name>``, editable by district admins on the matcher
+settings page; see :class:`Weights`)::
+
+    skill_gap       30   all required skills missing (a share for each one missing)
+    category_only    8   willing for the category, not this kind
+    not_willing     20   only the skills fit
+    distance        15   per tier: same community 15, same street 30, district 45
+    load_30          6   per hour served in the last 30 days
+    load_90          2   per hour served in the last 90 days
+    recent_claim     5   per claim made in the last 30 days (resource: per live project)
+    fairness_cap   300   most the recent load adds
+    urgency         10   normal +20, soon +10, urgent +0
+
+A session is urgent when it starts within 3 days, soon within a week. Also settings:
+``matching.default_monthly_limit`` (4 sessions when the member's form gives none),
+``matching.horizon_days`` (30: sessions considered, and the period the monthly limit counts
+claims in) and ``matching.max_demands_per_resource`` (3 per run).
 """
 from __future__ import annotations
 
