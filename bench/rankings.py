@@ -24,7 +24,10 @@ Measured, each as the median of 5 runs after one warm-up, through ``queries.rank
 district ranking of 2026 as the ranking page reads it (first 50 ranks with names, and the number
 ranked), the same ranking in full (every ranked member with names, as the .xlsx export and the
 year-end snapshot read it), and a street's and a community's first page.
-Target: district ranking under 300 ms.
+Then the street dashboard (posts, 47,360 sessions with 142,080 claims, a verified service record
+behind every deposit, open needs): its figures, and the page as a street admin gets it over
+HTTP (the test client: routing, login session, queries, template, charts).
+Targets: district ranking under 300 ms, street dashboard page under 500 ms.
 """
 from __future__ import annotations
 
@@ -50,6 +53,7 @@ N_MEMBERS = 100_000
 N_DEPOSITS, N_REVERSALS = 490_000, 10_000
 BATCH = 20_000
 TARGET_MS = 300
+DASHBOARD_TARGET_MS = 500
 
 
 def database_urls(tmp: Path, keep: bool = False) -> list[tuple[str, str]]:
@@ -171,7 +175,7 @@ def load(db, rng: random.Random) -> dict:
                 tx_id_of_deposit[k] = tx_id
             txs.append({
                 "id": tx_id, "kind": kind, "created_at": at, "actor_id": None, "reason": "服务",
-                "source_type": "service_record", "source_id": k,
+                "source_type": "service_record", "source_id": k + 1,
                 "idempotency_key": f"{kind}:service_record:{k}",
                 "reverses_id": tx_id_of_deposit[k] if kind == "reversal" else None,
                 "beneficiary_id": None, "service_account_id": account,
@@ -191,9 +195,12 @@ def load(db, rng: random.Random) -> dict:
         for i in range(0, len(txs), BATCH):
             conn.execute(Posting.__table__.insert(), postings[2 * i:2 * (i + BATCH)])
             conn.execute(Transaction.__table__.insert(), txs[i:i + BATCH])
+        _load_posts(conn, rng, now, communities, members, events, start, span)
         if pg:
             conn.execute(sa.text("SET session_replication_role = origin"))
-            for table in ("org_nodes", "users", "members", "ledger_accounts"):
+            for table in ("org_nodes", "users", "members", "ledger_accounts", "post_categories",
+                          "post_kinds", "posts", "post_sessions", "claims", "service_records",
+                          "demands"):
                 conn.execute(sa.text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"))
@@ -219,6 +226,90 @@ def load(db, rng: random.Random) -> dict:
             "transactions": len(txs), "street_id": streets[0], "community_id": communities[0]}
 
 
+POSTS_PER_COMMUNITY, SESSIONS_PER_POST, CLAIMS_PER_SESSION = 20, 16, 3
+
+
+def _load_posts(conn, rng: random.Random, now, communities, members, events, start,
+                span) -> None:
+    """The posts side the dashboards read: catalogue, posts with sessions over the two years,
+    claims with attendance, a verified service record behind every deposit, open needs."""
+    from timebank.demo import CATALOGUE
+    from timebank.lists.models import Demand
+    from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSession,
+                                       ServiceRecord)
+
+    cats, kinds = [], []
+    for pos, (code, name, name_en, kind_names) in enumerate(CATALOGUE):
+        cats.append({"id": pos + 1, "code": code, "name": name, "name_en": name_en,
+                     "position": pos})
+        for kpos, (kname, kname_en) in enumerate(kind_names):
+            kinds.append({"id": len(kinds) + 1, "category_id": pos + 1,
+                          "code": f"{code}-{kpos + 1:02d}", "name": kname, "name_en": kname_en,
+                          "position": kpos, "community_id": None, "active": True})
+    _insert(conn, PostCategory.__table__, cats)
+    _insert(conn, PostKind.__table__, kinds)
+    posts, sessions, posts_of = [], [], {}
+    for c in communities:
+        for _ in range(POSTS_PER_COMMUNITY):
+            post_id = len(posts) + 1
+            kind = rng.choice(kinds)
+            posts.append({"id": post_id, "community_id": c, "kind_id": kind["id"],
+                          "title": f"岗位{post_id}", "description": "", "place": "",
+                          "capacity": 10, "minutes_credit": None, "claim_deadline": None,
+                          "open_to_all": False, "status": "published", "schedule": {},
+                          "created_by_id": None, "created_at": now, "published_at": now,
+                          "closed_at": None, "cancel_reason": None})
+            posts_of.setdefault(c, []).append((post_id, kind["id"]))
+            for _ in range(SESSIONS_PER_POST):
+                at = start + dt.timedelta(seconds=rng.random() * span)
+                sessions.append({"id": len(sessions) + 1, "post_id": post_id, "starts_at": at,
+                                 "ends_at": at + dt.timedelta(hours=2), "capacity": 10,
+                                 "claimed": 0, "minutes_credit": 120, "cancelled": False})
+    _insert(conn, Post.__table__, posts)
+    members_of: dict[int, list[int]] = {}
+    for m in members:
+        members_of.setdefault(m["community_id"], []).append(m["id"])
+    community_of_post = {p["id"]: p["community_id"] for p in posts}
+    claims = []
+    for sess in sessions:
+        pool = members_of.get(community_of_post[sess["post_id"]], [])
+        chosen = rng.sample(pool, min(CLAIMS_PER_SESSION, len(pool)))
+        sess["claimed"] = len(chosen)
+        for member_id in chosen:
+            roll = rng.random()
+            attendance = ("attended" if roll < 0.8 else "no_show" if roll < 0.9 else None)
+            claims.append({"session_id": sess["id"], "post_id": sess["post_id"],
+                           "member_id": member_id, "status": "active", "created_at": now,
+                           "updated_at": None, "promoted": False, "checked_in_at": None,
+                           "checked_out_at": None, "attendance": attendance})
+    _insert(conn, PostSession.__table__, sessions)
+    _insert(conn, Claim.__table__, claims)
+    community_of_member = {m["id"]: m["community_id"] for m in members}
+    records = []
+    for tx_id, (at, kind, member_id, minutes, k) in enumerate(events, start=1):
+        if kind != "deposit":
+            continue
+        c = community_of_member[member_id]
+        post_id, kind_id = rng.choice(posts_of[c])
+        records.append({"id": k + 1, "member_id": member_id, "community_id": c,
+                        "source": "attendance", "claim_id": None, "post_id": post_id,
+                        "kind_id": kind_id, "description": "",
+                        "started_at": at - dt.timedelta(days=1, hours=2),
+                        "ended_at": at - dt.timedelta(days=1), "minutes": minutes,
+                        "status": "verified", "flags": [], "created_at": at,
+                        "created_by_id": None, "reviewed_at": at, "reviewed_by_id": None,
+                        "reject_reason": None, "transaction_id": tx_id})
+    _insert(conn, ServiceRecord.__table__, records)
+    demands = [{"community_id": c, "grid_id": None, "category_id": rng.choice(cats)["id"],
+                "need_kind": "volunteers", "title": "微心愿", "description": "",
+                "resident_name": "", "is_wish": True, "people_needed": 1,
+                "minutes_needed": None, "window_start": None, "window_end": None,
+                "urgency": 1, "deadline": None, "status": rng.choice(("open", "done")),
+                "project_id": None, "created_by_id": None, "created_at": now,
+                "updated_at": None} for c in communities for _ in range(5)]
+    _insert(conn, Demand.__table__, demands)
+
+
 def _backfill_sql() -> str:
     import importlib.util
 
@@ -227,6 +318,26 @@ def _backfill_sql() -> str:
     rev = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rev)
     return rev.BACKFILL.format(year=rev.YEAR_SQL["postgresql"].replace("NEW.", "t."))
+
+
+def _logged_in_street_admin(app, db, street):
+    """A test client logged in as an admin of ``street`` (created on first use)."""
+    from werkzeug.security import generate_password_hash
+
+    from timebank.accounts import operations as accounts
+
+    phone = "13700000001"
+    user = accounts.find_by_phone(phone)
+    if user is None:
+        user = accounts.create_user(None, phone, "街道管理员",
+                                    password_hash=generate_password_hash("bench-password"))
+        accounts.assign_role(None, user, "street_admin", street)
+        db.session.commit()
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    r = client.post("/auth/login", data={"phone": phone, "password": "bench-password"})
+    assert r.status_code == 302, r.status_code
+    return client
 
 
 def timed(fn, runs: int = 5) -> tuple[float, object]:
@@ -300,6 +411,32 @@ def run(kind: str, url: str, instance: Path, reuse: bool = False) -> None:
         ms, r = timed(from_ledger, runs=3)
         print(f"[{kind}] (for comparison) the year aggregated from the ledger: {ms:8.1f} ms "
               f"({len(r):,} members)", flush=True)
+
+        from timebank.reports import dashboard
+
+        def figures():
+            d = dashboard.build(street, 2026)
+            db.session.rollback()
+            return d
+
+        ms, d = timed(figures)
+        print(f"[{kind}] street dashboard figures 2026:            {ms:8.1f} ms  "
+              f"({d.total('registered'):,} members, {d.month_total('claimed'):,} claims, "
+              f"{d.total('minutes') / 60:,.0f} h)")
+        client = _logged_in_street_admin(app, db, street)
+
+        def page_view():
+            response = client.get(f"/reports/dashboard?scope={street.id}&year=2026")
+            assert response.status_code == 200, response.status_code
+            return response
+
+        ms, r = timed(page_view)
+        print(f"[{kind}] street dashboard page (HTTP GET, rendered): {ms:8.1f} ms  "
+              f"({len(r.data) / 1024:.0f} KiB)  target < {DASHBOARD_TARGET_MS} ms: "
+              f"{'OK' if ms < DASHBOARD_TARGET_MS else 'MISSED'}", flush=True)
+        ms, d = timed(lambda: (dashboard.build(district, 2026), db.session.rollback())[0],
+                      runs=3)
+        print(f"[{kind}] (for comparison) district dashboard figures: {ms:8.1f} ms", flush=True)
         db.session.remove()
         db.engine.dispose()
 

@@ -1,4 +1,5 @@
-"""reports: staff evaluation notes on members and the units' stored feedback cards
+"""reports: staff evaluation notes on members, the units' stored feedback cards, and an index
+on service records for the dashboards
 
 Revision ID: 0007
 Revises: 0006
@@ -46,8 +47,14 @@ def upgrade():
     with op.batch_alter_table('feedback_cards', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feedback_cards_unit_id'), ['unit_id'], unique=False)
 
+    # The dashboards sum a year of a street's verified service records by month.
+    op.create_index('ix_service_records_community_id_status_started_at', 'service_records',
+                    ['community_id', 'status', 'started_at'], unique=False)
+
 
 def downgrade():
+    op.drop_index('ix_service_records_community_id_status_started_at',
+                  table_name='service_records')
     with op.batch_alter_table('feedback_cards', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_cards_unit_id'))
     op.drop_table('feedback_cards')

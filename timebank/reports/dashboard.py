@@ -2,8 +2,8 @@
 index of the scope's communities, never a loop over members.
 
 Verified hours come from the rankings' yearly totals (ledger entries by their time, reversals
-included); hours by category from verified service records whose deposit was not reversed,
-by the month of the deposit (Asia/Shanghai)."""
+included); hours by category from verified service records whose deposit was not reversed, by
+the month the service was done (Asia/Shanghai)."""
 from __future__ import annotations
 
 import dataclasses
@@ -165,20 +165,19 @@ def build(scope: OrgNode, year: int) -> Dashboard:
         f = months[int(m)]
         f.claimed, f.attended, f.no_shows = int(claimed), int(attended or 0), int(no_shows or 0)
 
-    # Hours by category and month: verified records whose deposit stands.
+    # Hours by category and month of service: verified records whose deposit stands.
     reversal = Transaction.__table__.alias("reversal")
-    deposit_month = _local_month(Transaction.created_at)
+    service_month = _local_month(ServiceRecord.started_at)
     for m, category_id, minutes in db.session.execute(
-            select(deposit_month, PostKind.category_id, func.sum(Transaction.service_minutes))
+            select(service_month, PostKind.category_id, func.sum(ServiceRecord.minutes))
             .select_from(ServiceRecord)
-            .join(Transaction, Transaction.id == ServiceRecord.transaction_id)
             .outerjoin(PostKind, PostKind.id == ServiceRecord.kind_id)
-            .outerjoin(reversal, reversal.c.reverses_id == Transaction.id)
+            .outerjoin(reversal, reversal.c.reverses_id == ServiceRecord.transaction_id)
             .where(ServiceRecord.community_id.in_(communities_in),
                    ServiceRecord.status == RecordStatus.VERIFIED.value,
-                   Transaction.created_at >= start, Transaction.created_at < end,
-                   reversal.c.id.is_(None))
-            .group_by(deposit_month, PostKind.category_id)):
+                   ServiceRecord.started_at >= start, ServiceRecord.started_at < end,
+                   ServiceRecord.transaction_id.is_not(None), reversal.c.id.is_(None))
+            .group_by(service_month, PostKind.category_id)):
         by_cat = months[int(m)].minutes_by_category
         by_cat[category_id or 0] = by_cat.get(category_id or 0, 0) + int(minutes)
 

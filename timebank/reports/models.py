@@ -12,6 +12,7 @@ from timebank.core.db import UTCDateTime
 from timebank.extensions import db
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
+from timebank.posts.models import ServiceRecord
 
 
 class MemberEvaluation(db.Model):
@@ -56,3 +57,9 @@ class FeedbackCard(db.Model):
     figures_json: Mapped[str] = mapped_column(Text)
 
     unit: Mapped[OrgNode] = relationship()
+
+
+#: Declared here, by the feature that reads it (migration 0007): the dashboards sum a year of a
+#: street's verified service records by month, so they read one index range per community.
+Index("ix_service_records_community_id_status_started_at", ServiceRecord.community_id,
+      ServiceRecord.status, ServiceRecord.started_at)
