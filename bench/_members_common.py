@@ -7,6 +7,7 @@ and drops its own database ``<name>_bench_members`` next to the one named, never
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 import time
@@ -50,7 +51,11 @@ def app_for(url: str, instance: Path):
 
     app = create_app(TestConfig(url, str(instance)))
     with app.app_context():
-        upgrade(revision="heads")
+        logging.disable(logging.INFO)  # the migrations' progress lines
+        try:
+            upgrade(revision="heads")
+        finally:
+            logging.disable(logging.NOTSET)
         yield app
         from timebank.extensions import db
 
