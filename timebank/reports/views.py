@@ -99,7 +99,8 @@ def unit(unit_id: int):
 
 
 @bp.route("/units/<int:unit_id>/card", defaults={"fmt": "html"})
-@bp.route("/units/<int:unit_id>/card.<any(xlsx, pdf):fmt>")
+@bp.route("/units/<int:unit_id>/card.xlsx", defaults={"fmt": "xlsx"})
+@bp.route("/units/<int:unit_id>/card.pdf", defaults={"fmt": "pdf"})
 def unit_card(unit_id: int, fmt: str):
     u = _unit_or_404(unit_id)
     start, end = _period_args()
@@ -115,7 +116,8 @@ def unit_card(unit_id: int, fmt: str):
 
 
 @bp.route("/cards/<int:card_id>", defaults={"fmt": "html"})
-@bp.route("/cards/<int:card_id>.<any(xlsx, pdf):fmt>")
+@bp.route("/cards/<int:card_id>.xlsx", defaults={"fmt": "xlsx"})
+@bp.route("/cards/<int:card_id>.pdf", defaults={"fmt": "pdf"})
 def stored_card(card_id: int, fmt: str):
     stored = get_or_404(FeedbackCard, card_id,
                         lambda c: queries.can_see_unit(current_user, c.unit))
