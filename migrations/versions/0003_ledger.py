@@ -1,4 +1,4 @@
-"""ledger: accounts, append-only transactions and postings, chain head, beneficiaries
+"""ledger: accounts, append-only transactions and postings, beneficiaries
 
 Revision ID: 0003
 Revises: 0001
@@ -103,13 +103,6 @@ PG_DROP = [
 
 
 def upgrade():
-    op.create_table('ledger_head',
-    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('last_transaction_id', sa.BigInteger(), nullable=False),
-    sa.Column('last_hash', sa.String(length=64), nullable=False),
-    sa.CheckConstraint('id = 1', name=op.f('ck_ledger_head_single_row')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_head'))
-    )
     op.create_table('ledger_accounts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -220,4 +213,3 @@ def downgrade():
 
     op.drop_table('ledger_beneficiaries')
     op.drop_table('ledger_accounts')
-    op.drop_table('ledger_head')

@@ -342,23 +342,21 @@ def make_machine(db):
         def crash_between_postings(self, member, minutes, at):
             """A failure after some of a transaction's rows are written leaves nothing, even
             if the caller then commits."""
-            original = ledger._apply
-            calls = []
+            original = ledger._insert_postings
 
-            def failing(*args, **kwargs):
-                calls.append(1)
-                if len(calls) == at:
-                    raise RuntimeError("power cut")
-                return original(*args, **kwargs)
+            def failing(rows):
+                if at == 2:
+                    original(rows[:1])  # the first posting is written, the second is not
+                raise RuntimeError("power cut")
 
-            ledger._apply = failing
+            ledger._insert_postings = failing
             try:
                 with pytest.raises(RuntimeError):
                     ledger.deposit(None, self._member(self.member_ids[member]), minutes,
                                    source_type="model", source_id=self.next_source,
                                    reason="崩溃")
             finally:
-                ledger._apply = original
+                ledger._insert_postings = original
             db.session.commit()
 
         # --- guarantees --------------------------------------------------------------------
@@ -397,16 +395,13 @@ def test_an_exception_between_postings_leaves_nothing(app, db, tree, member_of, 
     m = member_of(tree.member)
     ledger.deposit(None, m, 30, source_type="s", source_id=1, reason="")
     db.session.commit()
-    original = ledger._apply
-    calls = []
+    original = ledger._insert_postings
 
-    def failing(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:  # the first posting's account is already updated
-            raise RuntimeError("power cut")
-        return original(*args, **kwargs)
+    def failing(rows):
+        original(rows[:1])  # account caches updated and the first posting written
+        raise RuntimeError("power cut")
 
-    monkeypatch.setattr(ledger, "_apply", failing)
+    monkeypatch.setattr(ledger, "_insert_postings", failing)
     with pytest.raises(RuntimeError):
         ledger.redeem(None, m, 10, reason="x")
     db.session.commit()  # even a commit afterwards finds nothing to keep

@@ -142,8 +142,8 @@ class Transaction(db.Model):
               "created_at"),
     )
 
-    #: Position in the hash chain: assigned under the chain-head lock, so ids have no gaps and
-    #: follow the chain order (no database sequence).
+    #: Position in the hash chain: assigned under the chain lock as the last id + 1, so ids have
+    #: no gaps and follow the chain order (no database sequence).
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
@@ -209,14 +209,3 @@ class Posting(db.Model):
 
     transaction: Mapped[Transaction] = relationship(back_populates="postings", viewonly=True)
     account: Mapped[Account] = relationship()
-
-
-class LedgerHead(db.Model):
-    """The single row naming the last transaction of the hash chain; writers lock it."""
-
-    __tablename__ = "ledger_head"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    last_transaction_id: Mapped[int] = mapped_column(BigInteger)
-    last_hash: Mapped[str] = mapped_column(String(64))

@@ -10,9 +10,10 @@ How a transaction is written (``_append``), and why:
    balance read under the lock cannot change before the write, so two concurrent redemptions
    cannot both spend the same minutes; id order means two writers never wait on each other in
    a cycle. The CHECK constraint on the account row is the database's own backstop.
-2. The chain head row is locked last. It serialises writers of the hash chain, so the new
-   transaction's id (head + 1) and ``prev_hash`` are those of the chain's true predecessor.
-3. Account caches are updated (one statement per posting, returning the new balance), the
+2. The chain lock is taken last (see ``_lock_chain``). It serialises writers of the hash chain,
+   so the new transaction's id (last id + 1) and ``prev_hash`` are those of its true
+   predecessor.
+3. Account caches are updated (one statement for all accounts, returning the new balances), the
    postings are inserted with ``balance_after``, then the transaction row. The row comes last
    because on SQLite its insert trigger checks the postings' zero sum (see migration 0003).
 4. All of it runs in a SAVEPOINT: an exception anywhere leaves nothing behind, and a
@@ -26,8 +27,10 @@ import uuid
 from collections.abc import Callable
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import (BigInteger, and_, bindparam, case, func, insert, or_, select, text,
+                        update)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from timebank.accounts.models import Role
 from timebank.audit import operations as audit
@@ -35,11 +38,11 @@ from timebank.core import clock, settings
 from timebank.core.errors import Conflict, Forbidden, Invalid
 from timebank.extensions import db
 from timebank.ledger import rules
-from timebank.ledger.errors import (AlreadyReversed, InsufficientBalance, InvalidAmount,  # noqa: F401
+from timebank.ledger.errors import (AlreadyReversed, InsufficientBalance, InvalidAmount,
                                     RelayLimitExceeded, RelayNotAllowed)
 from timebank.ledger.hashing import GENESIS_HASH, transaction_hash
 from timebank.ledger.models import (OVERDRAFT_KINDS, Account, AccountKind, Beneficiary,
-                                    LedgerHead, Posting, Transaction, TxKind)
+                                    Posting, Transaction, TxKind)
 from timebank.ledger.util import format_hours
 from timebank.members.models import Member
 from timebank.orgs.models import OrgKind, OrgNode
@@ -53,7 +56,6 @@ __all__ = [
 ACCOUNTS = Account.__table__
 POSTINGS = Posting.__table__
 TRANSACTIONS = Transaction.__table__
-HEAD = LedgerHead.__table__
 
 #: One transaction moves at most this many minutes (a typo guard, and far from integer limits).
 MAX_MINUTES = 1_000_000
@@ -108,6 +110,47 @@ def _key(prefix: str, idempotency_key: str | None) -> str:
 
 
 # --- accounts and locks ------------------------------------------------------------------------
+# The write path runs its statements from objects built once: building a fresh statement and its
+# cache key on every call cost more than executing it.
+
+_LOCK_COLUMNS = (ACCOUNTS.c.id, ACCOUNTS.c.kind, ACCOUNTS.c.member_id, ACCOUNTS.c.org_id,
+                 ACCOUNTS.c.balance_minutes, ACCOUNTS.c.allow_negative)
+_lock_statements: dict[tuple[str, ...], object] = {}
+_BY_KEY = select(TRANSACTIONS.c.id, TRANSACTIONS.c.kind).where(
+    TRANSACTIONS.c.idempotency_key == bindparam("key"))
+_CHAIN_TIP = (select(TRANSACTIONS.c.id, TRANSACTIONS.c.hash)
+              .order_by(TRANSACTIONS.c.id.desc()).limit(1))
+#: Any constant: the key of the PostgreSQL advisory lock that serialises appends to the chain.
+CHAIN_LOCK_KEY = 0x7462_6C65  # "tble"
+_apply_statements: dict[int, object] = {}
+_INSERT_POSTINGS = insert(POSTINGS)
+_INSERT_TRANSACTION = insert(TRANSACTIONS)
+
+
+def _lock_statement(kinds: tuple[str, ...]):
+    """SELECT ... FOR UPDATE of the accounts of these kinds (owners bound as o0, o1, ...), in
+    id order, but only if all of them exist: otherwise it returns nothing and locks nothing.
+
+    A transaction that held some account locks while inserting a missing account could wait for
+    another's uncommitted insert of the same account while that one waits for its locks, a
+    deadlock. So missing accounts are created while holding no account lock (_lock_refs).
+    """
+    stmt = _lock_statements.get(kinds)
+    if stmt is None:
+        present = ACCOUNTS.alias("present")
+
+        def wanted(table):
+            return or_(*[table.c.member_id == bindparam(f"o{i}") if kind == AccountKind.MEMBER
+                         else and_(table.c.kind == kind, table.c.org_id == bindparam(f"o{i}"))
+                         for i, kind in enumerate(kinds)])
+
+        all_present = (select(func.count()).select_from(present).where(wanted(present))
+                       .scalar_subquery() == len(kinds))
+        stmt = (select(*_LOCK_COLUMNS).where(wanted(ACCOUNTS), all_present)
+                .order_by(ACCOUNTS.c.id).with_for_update())
+        stmt = _lock_statements.setdefault(kinds, stmt)
+    return stmt
+
 
 def _ref_clause(ref: Ref):
     kind, owner = ref
@@ -135,25 +178,29 @@ def _create_accounts(refs: list[Ref]) -> None:
 
 
 def _lock_refs(refs: list[Ref]) -> dict[Ref, _Locked]:
-    """Lock (creating when missing) the accounts named by ``refs``, in id order."""
-    wanted = set(refs)
-    stmt = (select(ACCOUNTS.c.id, ACCOUNTS.c.kind, ACCOUNTS.c.member_id, ACCOUNTS.c.org_id,
-                   ACCOUNTS.c.balance_minutes, ACCOUNTS.c.allow_negative)
-            .where(or_(*[_ref_clause(r) for r in wanted]))
-            .order_by(ACCOUNTS.c.id).with_for_update())
+    """Lock (creating when missing) the accounts named by ``refs``, in id order.
+
+    Accounts are created on first use, before any of them is locked; see _lock_statement.
+    """
+    refs = list(dict.fromkeys(refs))
+    stmt = _lock_statement(tuple(str(kind) for kind, _ in refs))
+    params = {f"o{i}": owner for i, (_, owner) in enumerate(refs)}
 
     def load() -> dict[Ref, _Locked]:
         out = {}
-        for row in db.session.execute(stmt):
+        for row in db.session.execute(stmt, params):
             owner = row.member_id if row.kind == AccountKind.MEMBER else row.org_id
             out[(row.kind, owner)] = _Locked(row.id, row.kind, row.balance_minutes,
                                              bool(row.allow_negative))
         return out
 
     rows = load()
-    missing = wanted - rows.keys()
-    if missing:
-        _create_accounts(list(missing))
+    if not rows:
+        present = db.session.execute(
+            select(ACCOUNTS.c.kind, ACCOUNTS.c.member_id, ACCOUNTS.c.org_id)
+            .where(or_(*[_ref_clause(r) for r in refs]))).all()
+        have = {(k, m if k == AccountKind.MEMBER else o) for k, m, o in present}
+        _create_accounts([r for r in refs if r not in have])
         rows = load()
     return rows
 
@@ -166,37 +213,59 @@ def _lock_ids(ids) -> dict[int, _Locked]:
             for r in db.session.execute(stmt)}
 
 
-def _lock_head() -> tuple[int, str]:
-    stmt = select(HEAD.c.last_transaction_id, HEAD.c.last_hash).where(HEAD.c.id == 1)
-    row = db.session.execute(stmt.with_for_update()).first()
-    if row is None:
-        # First write (or the head row was lost): continue from the last transaction.
-        last = db.session.execute(select(TRANSACTIONS.c.id, TRANSACTIONS.c.hash)
-                                  .order_by(TRANSACTIONS.c.id.desc()).limit(1)).first()
-        db.session.execute(_insert_ignoring_conflicts(HEAD).values(
-            id=1, last_transaction_id=last.id if last else 0,
-            last_hash=last.hash if last else GENESIS_HASH))
-        row = db.session.execute(stmt.with_for_update()).first()
-    return int(row.last_transaction_id), row.last_hash
+def _lock_chain() -> tuple[int, str]:
+    """Take the chain lock and return the last transaction's (id, hash).
+
+    PostgreSQL: a transaction-level advisory lock, then the tip is read in a new statement (so
+    under READ COMMITTED it sees whatever the previous holder committed). A lock row rewritten
+    by every transaction would pile up dead row versions that each lookup walks within a busy
+    transaction. SQLite: writers already hold the database lock (BEGIN IMMEDIATE).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    row = db.session.execute(_CHAIN_TIP).first()
+    return (row.id, row.hash) if row else (0, GENESIS_HASH)
 
 
 # --- writing a transaction ---------------------------------------------------------------------
 
-def _apply(account_id: int, amount: int, service: int) -> int:
-    """Add to an account's cached figures; returns the new balance."""
-    values = {"balance_minutes": ACCOUNTS.c.balance_minutes + amount}
-    if service:
-        values["service_minutes"] = ACCOUNTS.c.service_minutes + service
-    stmt = (update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(**values)
-            .returning(ACCOUNTS.c.balance_minutes))
-    return int(db.session.execute(stmt).scalar_one())
+def _apply_statement(n: int):
+    """One UPDATE adding to the cached figures of ``n`` accounts (a0..; m0.. minutes; s0..
+    service minutes), returning each account's new balance."""
+    stmt = _apply_statements.get(n)
+    if stmt is None:
+        ids = [bindparam(f"a{i}") for i in range(n)]
+
+        def by_account(prefix):
+            return case(*[(ACCOUNTS.c.id == ids[i], bindparam(f"{prefix}{i}", type_=BigInteger))
+                          for i in range(n)], else_=0)
+
+        stmt = (update(ACCOUNTS).where(ACCOUNTS.c.id.in_(ids))
+                .values(balance_minutes=ACCOUNTS.c.balance_minutes + by_account("m"),
+                        service_minutes=ACCOUNTS.c.service_minutes + by_account("s"))
+                .returning(ACCOUNTS.c.id, ACCOUNTS.c.balance_minutes))
+        stmt = _apply_statements.setdefault(n, stmt)
+    return stmt
+
+
+def _apply(changes: list[tuple[int, int, int]]) -> dict[int, int]:
+    """Add (account id, minutes, service minutes) to the accounts' cached figures in one
+    statement; returns the new balance of each account."""
+    params = {}
+    for i, (account_id, amount, service) in enumerate(changes):
+        params.update({f"a{i}": account_id, f"m{i}": amount, f"s{i}": service})
+    return dict(db.session.execute(_apply_statement(len(changes)), params).all())
+
+
+def _insert_postings(rows: list[dict]) -> None:
+    db.session.execute(_INSERT_POSTINGS, rows)
 
 
 def _append(*, kind: TxKind, legs: list[tuple[_Locked, int]], actor, reason: str, key: str,
             source_type: str | None = None, source_id: int | None = None,
             reverses_id: int | None = None, beneficiary_id: int | None = None,
-            service_account_id: int | None = None, service_minutes: int = 0) -> int:
-    """Write one balanced transaction on locked accounts; returns its id."""
+            service_account_id: int | None = None, service_minutes: int = 0) -> Transaction:
+    """Write one balanced transaction on locked accounts."""
     legs = [(acct, amount) for acct, amount in legs if amount != 0]
     if len(legs) < 2 or sum(amount for _, amount in legs) != 0:
         raise AssertionError(f"unbalanced ledger transaction: {legs}")
@@ -206,56 +275,62 @@ def _append(*, kind: TxKind, legs: list[tuple[_Locked, int]], actor, reason: str
         if not acct.allow_negative and acct.balance + amount < 0:
             raise InsufficientBalance()
 
-    last_id, prev_hash = _lock_head()
-    tx_id = last_id + 1
-    now = clock.now()
-    actor_id = actor.id if actor is not None else None
-    tx_hash = transaction_hash(
-        id=tx_id, kind=str(kind), created_at=now, actor_id=actor_id, reason=reason,
-        source_type=source_type, source_id=source_id, idempotency_key=key,
-        reverses_id=reverses_id, beneficiary_id=beneficiary_id,
-        service_account_id=service_account_id, service_minutes=service_minutes,
-        postings=[(acct.id, amount) for acct, amount in legs], prev_hash=prev_hash)
+    last_id, prev_hash = _lock_chain()
+    values = {
+        "id": last_id + 1, "kind": str(kind), "created_at": clock.now(),
+        "actor_id": actor.id if actor is not None else None, "reason": reason,
+        "source_type": source_type, "source_id": source_id, "idempotency_key": key,
+        "reverses_id": reverses_id, "beneficiary_id": beneficiary_id,
+        "service_account_id": service_account_id, "service_minutes": service_minutes,
+        "prev_hash": prev_hash,
+    }
+    values["hash"] = transaction_hash(
+        postings=[(acct.id, amount) for acct, amount in legs], **values)
 
-    rows = []
-    for acct, amount in legs:
-        service = service_minutes if acct.id == service_account_id else 0
-        rows.append({"transaction_id": tx_id, "account_id": acct.id, "amount": amount,
-                     "balance_after": _apply(acct.id, amount, service)})
+    changes = [(acct.id, amount, service_minutes if acct.id == service_account_id else 0)
+               for acct, amount in legs]
     if service_minutes and service_account_id not in {acct.id for acct, _ in legs}:
-        _apply(service_account_id, 0, service_minutes)
-    db.session.execute(insert(POSTINGS), rows)
-    db.session.execute(insert(TRANSACTIONS).values(
-        id=tx_id, kind=str(kind), created_at=now, actor_id=actor_id, reason=reason,
-        source_type=source_type, source_id=source_id, idempotency_key=key,
-        reverses_id=reverses_id, beneficiary_id=beneficiary_id,
-        service_account_id=service_account_id, service_minutes=service_minutes,
-        prev_hash=prev_hash, hash=tx_hash))
-    db.session.execute(update(HEAD).where(HEAD.c.id == 1)
-                       .values(last_transaction_id=tx_id, last_hash=tx_hash))
-    return tx_id
+        changes.append((service_account_id, 0, service_minutes))
+    balances = _apply(changes)
+    _insert_postings([{"transaction_id": values["id"], "account_id": acct.id, "amount": amount,
+                       "balance_after": balances[acct.id]} for acct, amount in legs])
+    # Last: on SQLite its insert trigger checks the postings' zero sum.
+    db.session.execute(_INSERT_TRANSACTION, values)
+    # The row was just written from these values: hand back the object without reading it.
+    tx = Transaction(**values)
+    make_transient_to_detached(tx)
+    return tx
 
 
 def _by_key(key: str) -> Transaction | None:
-    return db.session.execute(
-        select(Transaction).where(Transaction.idempotency_key == key)).scalar_one_or_none()
+    row = db.session.execute(_BY_KEY, {"key": key}).first()
+    return db.session.get(Transaction, row.id) if row else None
 
 
-def _idempotent(key: str, kind: TxKind, write: Callable[[], int]) -> Transaction:
-    """The transaction stored under ``key``, written by ``write`` when there is none yet."""
-    existing = _by_key(key)
+def _idempotent(key: str, kind: TxKind, write: Callable[[], Transaction],
+                lookup_first: bool = True) -> Transaction:
+    """The transaction stored under ``key``, written by ``write`` when there is none yet.
+
+    ``lookup_first=False`` skips the lookup and relies on the unique key alone; only for writes
+    that cannot fail before they reach the insert (a deposit checks no balance), since a retry
+    must get the stored transaction back, not a new refusal.
+    """
+    existing = _by_key(key) if lookup_first else None
     if existing is None:
         try:
             with db.session.begin_nested():
-                tx_id = write()
+                tx = write()
         except IntegrityError:
-            # A concurrent writer stored the same key first (PostgreSQL; on SQLite writers are
-            # serialised and the lookup above finds it). Anything else is a real error.
+            # The key was stored before (a retry, or a concurrent writer on PostgreSQL; on
+            # SQLite writers are serialised). Any other integrity error is a real one.
             existing = _by_key(key)
             if existing is None:
                 raise
         else:
-            return db.session.get(Transaction, tx_id)
+            # Attached after the savepoint is released, so a failure above never leaves it in
+            # the session; the caller's rollback expires it like any other object.
+            db.session.add(tx)
+            return tx
     if existing.kind != kind:
         raise Conflict(_l("This request key was already used for another kind of entry."))
     return existing
@@ -288,7 +363,7 @@ def deposit(actor, member: Member, minutes: int, *, source_type: str, source_id:
         "member": (AccountKind.MEMBER.value, member.id),
     }
 
-    def write() -> int:
+    def write() -> Transaction:
         locked = _lock_refs(list(refs.values()))
         account = locked[refs["member"]]
         current = rules.current()
@@ -303,7 +378,8 @@ def deposit(actor, member: Member, minutes: int, *, source_type: str, source_id:
             legs=[(locked[refs["issuance"]], -minutes), (account, to_member),
                   (locked[refs["pool"]], minutes - to_member)])
 
-    return _idempotent(f"deposit:{source_type}:{source_id}", TxKind.DEPOSIT, write)
+    return _idempotent(f"deposit:{source_type}:{source_id}", TxKind.DEPOSIT, write,
+                       lookup_first=False)
 
 
 # --- reversal ----------------------------------------------------------------------------------
@@ -343,7 +419,7 @@ def reverse(actor, transaction: Transaction, reason: str) -> Transaction:
         raise Forbidden()
     key = f"reversal:{transaction.id}"
 
-    def write() -> int:
+    def write() -> Transaction:
         original = db.session.execute(
             select(POSTINGS.c.account_id, POSTINGS.c.amount)
             .where(POSTINGS.c.transaction_id == transaction.id)).all()
@@ -385,7 +461,7 @@ def redeem(actor, member: Member, minutes: int, *, beneficiary: Beneficiary | No
     member_ref = (AccountKind.MEMBER.value, member.id)
     sink_ref = (AccountKind.REDEMPTION.value, _district_id(member.community))
 
-    def write() -> int:
+    def write() -> Transaction:
         locked = _lock_refs([member_ref, sink_ref])
         account = locked[member_ref]
         if account.balance < minutes:
@@ -518,7 +594,7 @@ def relay(actor, from_member: Member, minutes: int, *, to_member: Member | None 
         overflow_ref = None
         refs = [from_ref, to_ref]
 
-    def write() -> int:
+    def write() -> Transaction:
         locked = _lock_refs(refs)
         current = rules.current()
         src = locked[from_ref]
@@ -606,4 +682,5 @@ def update_rules(actor, *, storage_cap_minutes: int, relay_recipients: str,
             settings.put(actor, key, value)
             changes[short] = [old[short], value]
     if changes:
+        rules.forget()
         audit.record(actor, "ledger.rules", "settings", None, **changes)

@@ -38,6 +38,9 @@ settings.declare(GROUP_DONATE_ONLY, False,
                  "member.", bool)
 
 KEYS = (STORAGE_CAP, RELAY_RECIPIENTS, RELAY_YEARLY_LIMIT, GROUP_DONATE_ONLY)
+_SETTINGS = Setting.__table__
+#: Built once: every ledger write reads the rules, and building the query cost more than running it.
+_CURRENT = select(_SETTINGS.c.key, _SETTINGS.c.value).where(_SETTINGS.c.key.in_(KEYS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,13 +52,29 @@ class Rules:
 
 
 def current() -> Rules:
-    """All ledger rules in one query (every write reads them)."""
-    stored = dict(db.session.execute(
-        select(Setting.key, Setting.value).where(Setting.key.in_(KEYS))).all())
+    """All ledger rules, read once per database transaction (every ledger write reads them).
+
+    Rules change rarely and by a district admin's request; within one transaction they are the
+    same unless that transaction changed them, which :func:`forget` handles.
+    """
+    root = db.session().get_transaction()
+    cached = db.session.info.get("ledger.rules")
+    if root is not None and cached is not None and cached[0] is root:
+        return cached[1]
+    stored = dict(db.session.execute(_CURRENT).all())
     value = {k: stored.get(k, settings.REGISTRY[k].default) for k in KEYS}
-    return Rules(
+    rules = Rules(
         storage_cap_minutes=int(value[STORAGE_CAP]),
         relay_recipients=str(value[RELAY_RECIPIENTS]),
         relay_yearly_limit_minutes=int(value[RELAY_YEARLY_LIMIT]),
         group_service_donate_only=bool(value[GROUP_DONATE_ONLY]),
     )
+    root = db.session().get_transaction()
+    if root is not None:
+        db.session.info["ledger.rules"] = (root, rules)
+    return rules
+
+
+def forget() -> None:
+    """Drop the rules read in this transaction (after changing them)."""
+    db.session.info.pop("ledger.rules", None)
