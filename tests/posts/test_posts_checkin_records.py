@@ -115,6 +115,10 @@ def test_far_check_in_is_flagged_and_not_verified_in_bulk(client, db, tree, clai
     client.login(tree.staff)
     listing = client.get("/posts/manage/records")
     assert "签到时间与场次开始时间相差较大" in listing.text
+    assert f'data-record="{record.id}"' in client.get(
+        "/posts/manage/records?status=pending&flagged=1").text
+    assert f'data-record="{record.id}"' not in client.get(
+        "/posts/manage/records?status=pending&flagged=0").text
     r = client.post("/posts/manage/records/verify", data={"record_ids": [record.id]},
                     follow_redirects=True)
     assert "有疑点的记录未核实" in r.text
