@@ -235,8 +235,14 @@ def _load_posts(conn, rng: random.Random, now, communities, members, events, sta
     claims with attendance, a verified service record behind every deposit, open needs."""
     from timebank.demo import CATALOGUE
     from timebank.lists.models import Demand
-    from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSession,
-                                       ServiceRecord)
+    from timebank.posts.models import (
+        Claim,
+        Post,
+        PostCategory,
+        PostKind,
+        PostSession,
+        ServiceRecord,
+    )
 
     cats, kinds = [], []
     for pos, (code, name, name_en, kind_names) in enumerate(CATALOGUE):

@@ -190,7 +190,7 @@ def execute(job: Job, scheduled_for: dt.datetime, origin: str = "schedule",
         operations.finish_run(run_id, "skipped", summary=str(e))
         db.session.commit()
         outcome = Outcome(job.id, scheduled_for, "skipped", str(e), run_id)
-    except Exception as e:  # noqa: BLE001 (any failure of a body is recorded, never fatal)
+    except Exception as e:
         log.exception("job %s for %s failed", job.id, scheduled_for.isoformat())
         db.session.rollback()
         try:
@@ -290,7 +290,7 @@ class InstanceLock:
                 text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
                      "AND objid = :k AND pid = pg_backend_pid() AND granted"),
                 {"k": ADVISORY_KEY}).scalar())
-        except Exception:  # noqa: BLE001 (any error means the connection, and the lock, are gone)
+        except Exception:
             log.exception("scheduler lock connection lost")
             return False
 
@@ -298,8 +298,8 @@ class InstanceLock:
         if self._conn is not None:
             try:
                 self._conn.close()
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception:  # the connection may already be gone; the lock with it
+                log.debug("closing the lock connection failed", exc_info=True)
             self._conn = None
         if self._fh is not None:
             self._fh.close()
@@ -355,7 +355,7 @@ def run_forever(lock_retry_seconds: float | None = None, poll_seconds: float | N
         with app.app_context():
             try:
                 func(*args)
-            except Exception:  # noqa: BLE001 (a failure must not stop the scheduler)
+            except Exception:
                 log.exception("scheduler task %s failed", getattr(func, "__name__", func))
 
     def scheduled(job_id: str, period: dt.datetime | None = None):

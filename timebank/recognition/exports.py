@@ -1,7 +1,7 @@
 """Rankings and award lists as .xlsx workbooks.
 
-Names and organisation names are typed by people: a value a spreadsheet would run as a formula
-(starting with = + - @, or a tab or carriage return) is written with a leading single quote.
+Names and organisation names are typed by people: cells go through ``safe_cell``, so a value a
+spreadsheet would run as a formula is written as text.
 """
 from __future__ import annotations
 
@@ -12,19 +12,9 @@ from openpyxl import Workbook
 
 from timebank.core import clock
 from timebank.recognition.models import AwardList, AwardNominee
+from timebank.reports.exports import XLSX_MIMETYPE, hours_value, safe_cell
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _hours(minutes: int) -> float:
-    return round(minutes / 60, 2)
+__all__ = ["XLSX_MIMETYPE", "award_list_xlsx", "ranking_xlsx"]
 
 
 def _local(value) -> str:
@@ -33,13 +23,13 @@ def _local(value) -> str:
 
 def _book(title: str, heading: list[str], rows, meta: list[tuple[str, str]]) -> bytes:
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_safe(title)[:31])
+    ws = wb.create_sheet(safe_cell(title)[:31])
     for label, value in meta:
-        ws.append([_safe(label), _safe(value)])
+        ws.append([safe_cell(label), safe_cell(value)])
     ws.append([])
     ws.append(heading)
     for row in rows:
-        ws.append([_safe(v) for v in row])
+        ws.append([safe_cell(v) for v in row])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -48,7 +38,7 @@ def _book(title: str, heading: list[str], rows, meta: list[tuple[str, str]]) -> 
 def ranking_xlsx(ranking) -> bytes:
     heading = [_("Rank"), _("Member name"), _("Community"), _("Work unit"), _("Verified service hours"),
                _("Sessions served"), _("Reached the total at"), _("Star level")]
-    rows = ([r.rank, r.name, r.community_name, r.unit_name or "", _hours(r.minutes), r.sessions,
+    rows = ([r.rank, r.name, r.community_name, r.unit_name or "", hours_value(r.minutes), r.sessions,
              _local(r.reached_at), r.star_level] for r in ranking.rows)
     return _book(_("Ranking"), heading, rows, [
         (_("Organisation"), ranking.scope.full_name or ranking.scope.name),
@@ -60,7 +50,7 @@ def award_list_xlsx(award_list: AwardList, nominees: list[AwardNominee]) -> byte
     heading = [_("Rank"), _("Member name"), _("Community"), _("Work unit"), _("Verified service hours"),
                _("Sessions served"), _("Reached the total at"), _("Star level"), _("Status"),
                _("Reason given")]
-    rows = ([n.rank, n.name, n.community_name, n.unit_name or "", _hours(n.service_minutes),
+    rows = ([n.rank, n.name, n.community_name, n.unit_name or "", hours_value(n.service_minutes),
              n.sessions, _local(n.reached_at), n.star_level, n.status_enum.label,
              n.removed_reason or ""] for n in nominees)
     meta = [(_("Award"), str(award_list.kind_info.label)),

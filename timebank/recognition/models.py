@@ -11,8 +11,15 @@ import datetime as dt
 import enum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Index, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.accounts.models import User
@@ -129,7 +136,7 @@ class AwardList(db.Model):
         if user.manages(self.scope) or (self.scope.kind == OrgKind.UNIT
                                         and user.has_role("unit_liaison", self.scope)):
             return True
-        return self.in_scope(_member_of(user))
+        return self.in_scope(member_of(user))
 
     def in_scope(self, member: Member | None) -> bool:
         if member is None or not member.is_approved:
@@ -139,7 +146,8 @@ class AwardList(db.Model):
         return member.community.is_within(self.scope)
 
 
-def _member_of(user) -> Member | None:
+def member_of(user) -> Member | None:
+    """The member record of a user, if they are one."""
     return db.session.query(Member).filter_by(user_id=user.id).one_or_none()
 
 

@@ -3,6 +3,7 @@ validates, flushes and never commits."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 
 from flask_babel import lazy_gettext as _l
@@ -18,12 +19,26 @@ from timebank.inbox import operations as inbox
 from timebank.members.models import Member, MemberStatus
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.recognition import notice, queries, rules
-from timebank.recognition.errors import (DuplicateObjection, ListExists, ListFrozen,
-                                         NoticeClosed, NoticeNotOver, OpenObjections,
-                                         WrongListStatus)
-from timebank.recognition.models import (AWARD_KINDS, AwardList, AwardNominee, AwardObjection,
-                                         ListStatus, NomineeStatus, ObjectionStatus,
-                                         RankingSnapshot, RankingSnapshotEntry)
+from timebank.recognition.errors import (
+    DuplicateObjection,
+    ListExists,
+    ListFrozen,
+    NoticeClosed,
+    NoticeNotOver,
+    OpenObjections,
+    WrongListStatus,
+)
+from timebank.recognition.models import (
+    AWARD_KINDS,
+    AwardList,
+    AwardNominee,
+    AwardObjection,
+    ListStatus,
+    NomineeStatus,
+    ObjectionStatus,
+    RankingSnapshot,
+    RankingSnapshotEntry,
+)
 
 MAX_TOP_N = 200
 MAX_LEVELS = 10
@@ -52,7 +67,7 @@ def set_star_thresholds(actor, hours) -> list[int]:
     if not 1 <= len(values) <= MAX_LEVELS:
         raise Invalid(_l("Enter between 1 and %(n)d thresholds.", n=MAX_LEVELS),
                       field="thresholds")
-    if values[0] <= 0 or any(b <= a for a, b in zip(values, values[1:])):
+    if values[0] <= 0 or any(b <= a for a, b in itertools.pairwise(values)):
         raise Invalid(_l("Thresholds must be positive and strictly increasing."),
                       field="thresholds")
     previous = rules.star_thresholds()

@@ -27,9 +27,16 @@ from timebank.members.models import Member
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.orgs.queries import subtree_ids
 from timebank.recognition import rules
-from timebank.recognition.models import (AwardList, AwardNominee, AwardObjection, ListStatus,
-                                         NomineeStatus, ObjectionStatus, RankingSnapshot,
-                                         ServiceYearTotal)
+from timebank.recognition.models import (
+    AwardList,
+    AwardNominee,
+    AwardObjection,
+    ListStatus,
+    NomineeStatus,
+    ObjectionStatus,
+    RankingSnapshot,
+    ServiceYearTotal,
+)
 
 #: The ledger's source type of deposits made for verified service records (posts feature).
 SERVICE_RECORD = "service_record"

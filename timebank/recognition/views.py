@@ -1,8 +1,17 @@
 """Rankings, star levels and annual awards (pages; writes go through ``operations``)."""
 from __future__ import annotations
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,10 +24,22 @@ from timebank.extensions import db
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
 from timebank.recognition import exports, operations, queries, rules
-from timebank.recognition.forms import (DrawForm, ObjectionForm, RemoveForm, ResolveForm,
-                                        ThresholdsForm)
-from timebank.recognition.models import (AWARD_KINDS, AwardList, AwardNominee, AwardObjection,
-                                         NomineeStatus, ObjectionStatus)
+from timebank.recognition.forms import (
+    DrawForm,
+    ObjectionForm,
+    RemoveForm,
+    ResolveForm,
+    ThresholdsForm,
+)
+from timebank.recognition.models import (
+    AWARD_KINDS,
+    AwardList,
+    AwardNominee,
+    AwardObjection,
+    NomineeStatus,
+    ObjectionStatus,
+    member_of,
+)
 
 bp = Blueprint("recognition", __name__, url_prefix="/recognition")
 
@@ -119,7 +140,7 @@ def member(member_id: int):
 
 @bp.route("/me")
 def me():
-    m = db.session.query(Member).filter_by(user_id=current_user.id).one_or_none()
+    m = member_of(current_user)
     if m is None:
         abort(404)
     return redirect(url_for("recognition.member", member_id=m.id))
@@ -143,9 +164,9 @@ def awards():
     page = db.paginate(queries.lists_for(current_user),
                        page=request.args.get("page", 1, type=int),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    is_member = db.session.query(Member.id).filter_by(user_id=current_user.id).first()
+    is_member = member_of(current_user) is not None
     return render_template("recognition/awards.html", page=page, form=_draw_form(),
-                           is_member=bool(is_member))
+                           is_member=is_member)
 
 
 @bp.route("/awards", methods=["POST"])
@@ -180,7 +201,7 @@ def _render_award(award_list: AwardList, objection_form=None, status: int = 200)
     organiser = award_list.can_organise(current_user)
     nominees = queries.all_nominees(award_list)
     active = [n for n in nominees if n.status == NomineeStatus.NOMINATED]
-    member = db.session.query(Member).filter_by(user_id=current_user.id).one_or_none()
+    member = member_of(current_user)
     may_object = award_list.notice_open() and award_list.in_scope(member)
     if may_object:
         objection_form = objection_form or ObjectionForm()
@@ -276,7 +297,7 @@ def remove_nominee(list_id: int, nominee_id: int):
 @bp.route("/awards/<int:list_id>/objections", methods=["POST"])
 def object_(list_id: int):
     award_list = _list_or_404(list_id)
-    member = db.session.query(Member).filter_by(user_id=current_user.id).one_or_none()
+    member = member_of(current_user)
     require(award_list.in_scope(member))
     form = ObjectionForm()
     form.nominee_id.choices = [(n.id, n.name) for n in queries.active_nominees(award_list)]

@@ -18,14 +18,17 @@ PDF_FONT = "STSong-Light"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _safe(value):
+def safe_cell(value):
+    """Text a spreadsheet would evaluate gets a leading quote; other values pass unchanged."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
 
 
-def _hours(minutes: int) -> float:
+def hours_value(minutes: int) -> float:
+    """Minutes as a number of hours for a spreadsheet cell."""
     return round(minutes / 60, 2)
+
 
 
 def _pct(rate: float | None) -> str:
@@ -51,7 +54,7 @@ def card_summary(card: Card) -> list[tuple[str, str]]:
         (_("Active this period"), f"{card.active} ({_pct(card.active_rate)})"),
         (_("Sessions claimed / attended / missed"),
          f"{t['claimed']} / {t['attended']} / {t['no_shows']}"),
-        (_("Verified service hours"), f"{_hours(t['minutes'])}"),
+        (_("Verified service hours"), f"{hours_value(t['minutes'])}"),
     ]
 
 
@@ -62,34 +65,41 @@ def _headers() -> list[str]:
 
 def _row(r) -> list:
     return [r.name, r.community, _state_label(r.state), r.claimed, r.attended, r.no_shows,
-            _hours(r.minutes), "\n".join(r.notes)]
+            hours_value(r.minutes), "\n".join(r.notes)]
 
 
 def card_xlsx(card: Card) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Feedback card")[:31])
-    ws.append([_safe(card_title(card))])
+    ws.append([safe_cell(card_title(card))])
     for label, value in card_summary(card):
-        ws.append([_safe(label), _safe(value)])
+        ws.append([safe_cell(label), safe_cell(value)])
     ws.append([_("Generated at"), clock.to_local(clock.now()).strftime("%Y-%m-%d %H:%M")])
     ws.append([])
     ws.append(_headers())
     for r in card.rows:
-        ws.append([_safe(v) for v in _row(r)])
+        ws.append([safe_cell(v) for v in _row(r)])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
 def card_pdf(card: Card) -> bytes:
+    from xml.sax.saxutils import escape
+
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-    from xml.sax.saxutils import escape
+    from reportlab.platypus import (
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
 
     if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
@@ -129,28 +139,28 @@ def dashboard_xlsx(d) -> bytes:
     """The dashboard's figures, one sheet per table on the page."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Communities")[:31])
-    ws.append([_safe(d.scope.full_name or d.scope.name), d.year])
+    ws.append([safe_cell(d.scope.full_name or d.scope.name), d.year])
     ws.append([_("Community"), _("Members registered"), _("Reported members"), _("Reported rate"),
                _("Active this year"), _("Verified service hours"), _("Open needs"),
                _("Posts with places left")])
     for c in d.communities:
-        ws.append([_safe(c.name), c.registered, c.reported, _pct(c.reported_rate), c.active,
-                   _hours(c.minutes), c.open_needs, c.unfilled_posts])
+        ws.append([safe_cell(c.name), c.registered, c.reported, _pct(c.reported_rate), c.active,
+                   hours_value(c.minutes), c.open_needs, c.unfilled_posts])
     ws = wb.create_sheet(_("Units")[:31])
     ws.append([_("Work unit"), _("Members registered"), _("Reported members"), _("Reported rate"),
                _("Active this year"), _("Verified service hours")])
     for u in d.units:
-        ws.append([_safe(u.name), u.registered, u.reported, _pct(u.reported_rate), u.active,
-                   _hours(u.minutes)])
+        ws.append([safe_cell(u.name), u.registered, u.reported, _pct(u.reported_rate), u.active,
+                   hours_value(u.minutes)])
     ws = wb.create_sheet(_("Months")[:31])
     ws.append([_("Month"), _("Places offered"), _("Claimed"), _("Claim rate"), _("Sessions attended"),
                _("No-shows"), _("Attendance rate")]
-              + [_safe(name) for _id, name in d.categories] + [_("Other")])
+              + [safe_cell(name) for _id, name in d.categories] + [_("Other")])
     for m in d.months:
         ws.append([m.month, m.places, m.claimed, _pct(m.claim_rate), m.attended, m.no_shows,
                    _pct(m.attendance_rate)]
-                  + [_hours(m.minutes_by_category.get(cid, 0)) for cid, _n in d.categories]
-                  + [_hours(m.minutes_by_category.get(0, 0))])
+                  + [hours_value(m.minutes_by_category.get(cid, 0)) for cid, _n in d.categories]
+                  + [hours_value(m.minutes_by_category.get(0, 0))])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
