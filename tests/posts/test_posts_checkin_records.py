@@ -95,10 +95,9 @@ def test_foreign_forged_and_expired_tokens_are_refused(client, db, tree, claimed
 
 
 def test_check_in_opens_shortly_before_the_start(db, tree, claimed, member_of):
-    with at(claimed.session, -180):
-        with pytest.raises(Invalid):
-            operations.check_in(tree.member, member_of(tree.member),
-                                qr.token_for(claimed.session))
+    with at(claimed.session, -180), pytest.raises(Invalid):
+        operations.check_in(tree.member, member_of(tree.member),
+                            qr.token_for(claimed.session))
 
 
 def test_far_check_in_is_flagged_and_not_verified_in_bulk(client, db, tree, claimed, member_of):

@@ -190,10 +190,9 @@ def test_deadline(db, make_post, member_of, make_member, tree):
 
 def test_started_session_cannot_be_claimed(db, make_post, member_of, tree):
     post = make_post(days=(1,))
-    with clock.freeze(post.sessions[0].starts_at + dt.timedelta(minutes=1)):
-        with pytest.raises(DeadlinePassed):
-            operations.claim(tree.member, member_of(tree.member), post,
-                             session=post.sessions[0])
+    with clock.freeze(post.sessions[0].starts_at + dt.timedelta(minutes=1)), \
+            pytest.raises(DeadlinePassed):
+        operations.claim(tree.member, member_of(tree.member), post, session=post.sessions[0])
 
 
 def test_cancelled_and_draft_posts_refuse_claims(db, make_post, member_of, tree):

@@ -100,8 +100,8 @@ def test_jobs_are_wired_in_the_scheduler_table():
     from timebank import scheduler
 
     funcs = {j.func for j in scheduler.JOBS if j.func.startswith("timebank.posts.tasks:")}
-    for func in funcs:
-        assert callable(scheduler._resolve(func))
+    for path in funcs:
+        assert callable(scheduler._resolve(path))
     assert funcs == {"timebank.posts.tasks:send_reminders",
                      "timebank.posts.tasks:close_past_deadline",
                      "timebank.posts.tasks:mark_no_shows",

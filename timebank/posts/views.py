@@ -200,7 +200,7 @@ def _checkin_context(token: str):
 
 @bp.route("/checkin/<token>")
 def checkin_page(token: str):
-    member, session, claim_row, error = _checkin_context(token)
+    _member_row, session, claim_row, error = _checkin_context(token)
     if session is not None and claim_row is None:
         error = _("You have not claimed this session.")
     record = queries.records_by_claim([claim_row.id]).get(claim_row.id) if claim_row else None
@@ -405,16 +405,21 @@ def _fill_form(form: PostForm, post: Post) -> None:
     if post.claim_deadline:
         form.claim_deadline.data = clock.to_local(post.claim_deadline).replace(tzinfo=None)
     form.open_to_all.data = post.open_to_all
+    _fill_schedule(form, post)
     sched = post.schedule or {}
-    form.mode.data = sched.get("mode", "dates")
-    form.start_time.data = dt.time.fromisoformat(sched.get("start_time", "09:00"))
-    form.end_time.data = dt.time.fromisoformat(sched.get("end_time", "11:00"))
     form.dates.data = sched.get("dates_text", "")
     form.first_day.data = (dt.date.fromisoformat(sched["first_day"])
                            if sched.get("first_day") else None)
     form.last_day.data = (dt.date.fromisoformat(sched["last_day"])
                           if sched.get("last_day") else None)
     form.weekdays.data = sched.get("weekdays", [])
+
+
+def _fill_schedule(form: PostForm, post: Post) -> None:
+    sched = post.schedule or {}
+    form.mode.data = sched.get("mode", "dates")
+    form.start_time.data = dt.time.fromisoformat(sched.get("start_time", "09:00"))
+    form.end_time.data = dt.time.fromisoformat(sched.get("end_time", "11:00"))
 
 
 @bp.route(f"/manage/<{ID}:post_id>/edit", methods=["GET", "POST"])
@@ -427,10 +432,7 @@ def edit_post(post_id: int):
     elif post.status != PostStatus.DRAFT:
         # Sessions of a published post are fixed; the form still needs valid values to pass.
         form.community_id.data = post.community_id
-        sched = post.schedule or {}
-        form.mode.data = sched.get("mode", "dates")
-        form.start_time.data = dt.time.fromisoformat(sched.get("start_time", "09:00"))
-        form.end_time.data = dt.time.fromisoformat(sched.get("end_time", "11:00"))
+        _fill_schedule(form, post)
     if request.method == "POST" and form.validate_on_submit():
         try:
             data = _post_data(form)
