@@ -124,7 +124,7 @@ def bench_deposits(n: int, batch: int, member_ids, staff_by_community, first_sou
     from timebank.members.models import Member
 
     rng = random.Random(SEED + first_source)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for offset in range(0, n, batch):
         ids = [member_ids[k % len(member_ids)] for k in range(offset, min(n, offset + batch))]
         members = {m.id: m for m in db.session.execute(
@@ -141,7 +141,7 @@ def bench_deposits(n: int, batch: int, member_ids, staff_by_community, first_sou
                                source_type="bench", source_id=first_source + k,
                                reason="基准测试")
         db.session.commit()
-    return n / (time.perf_counter() - started)
+    return n / (time.perf_counter() - started), (time.process_time() - cpu) / n * 1000
 
 
 def fill_postings(target_postings: int, district_id: int, member_ids) -> float:
@@ -291,20 +291,20 @@ def main() -> int:
         version = db.session.execute(sa.text(
             "SELECT version()" if kind == "PostgreSQL" else "SELECT sqlite_version()")).scalar()
         log(f"Ledger benchmark on {kind} ({str(version).split(' on ')[0]}), "
-            f"{os.cpu_count()} CPUs")
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
         started = time.perf_counter()
         district_id, communities, staff_ids, member_ids = seed_people(args.members)
         log(f"Seeded {len(member_ids):,} members in {len(communities)} communities in "
             f"{time.perf_counter() - started:.1f} s")
 
         staff = dict(zip(communities, staff_ids))
-        rate = bench_deposits(args.deposits, args.batch, member_ids, staff, first_source=1)
+        rate, cpu = bench_deposits(args.deposits, args.batch, member_ids, staff, first_source=1)
         log(f"deposits (operations.deposit, commit every {args.batch}): "
             f"{args.deposits:,} deposits, {rate:,.0f} deposits/s "
-            f"[target >= {TARGETS['deposits_per_s']:,}]")
-        single = bench_deposits(args.single, 1, member_ids, staff, first_source=10_000_000)
+            f"[target >= {TARGETS['deposits_per_s']:,}]; this process's CPU {cpu:.2f} ms each")
+        rate, cpu = bench_deposits(args.single, 1, member_ids, staff, first_source=10_000_000)
         log(f"deposits (operations.deposit, one commit per deposit): {args.single:,} deposits, "
-            f"{single:,.0f} deposits/s")
+            f"{rate:,.0f} deposits/s; this process's CPU {cpu:.2f} ms each")
 
         fill = fill_postings(args.postings, district_id, member_ids)
         counts = queries.counts()
@@ -335,6 +335,7 @@ def main() -> int:
                 log(f"  {p}")
             if problems:
                 return 1
+        log(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
 

@@ -344,9 +344,9 @@ def make_machine(db):
             if the caller then commits."""
             original = ledger._insert_postings
 
-            def failing(rows):
+            def failing(cur, rows):
                 if at == 2:
-                    original(rows[:1])  # the first posting is written, the second is not
+                    original(cur, rows[:1])  # the first posting is written, the second is not
                 raise RuntimeError("power cut")
 
             ledger._insert_postings = failing
@@ -397,8 +397,8 @@ def test_an_exception_between_postings_leaves_nothing(app, db, tree, member_of, 
     db.session.commit()
     original = ledger._insert_postings
 
-    def failing(rows):
-        original(rows[:1])  # account caches updated and the first posting written
+    def failing(cur, rows):
+        original(cur, rows[:1])  # account caches updated and the first posting written
         raise RuntimeError("power cut")
 
     monkeypatch.setattr(ledger, "_insert_postings", failing)

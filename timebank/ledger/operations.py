@@ -13,24 +13,26 @@ How a transaction is written (``_append``), and why:
 2. The chain lock is taken last (see ``_lock_chain``). It serialises writers of the hash chain,
    so the new transaction's id (last id + 1) and ``prev_hash`` are those of its true
    predecessor.
-3. Account caches are updated (one statement for all accounts, returning the new balances), the
-   postings are inserted with ``balance_after``, then the transaction row. The row comes last
-   because on SQLite its insert trigger checks the postings' zero sum (see migration 0003).
-4. All of it runs in a SAVEPOINT: an exception anywhere leaves nothing behind, and a
-   duplicate idempotency key (a concurrent retry) is rolled back to the savepoint and answered
-   with the transaction that won.
+3. Account caches are updated (one statement for all accounts, returning the new balances),
+   the postings are inserted with ``balance_after`` (one statement), then the transaction row.
+   The row comes last because on SQLite its insert trigger checks the postings' zero sum (see
+   migration 0003).
+4. All of it runs in a SAVEPOINT (``_savepoint``): an exception anywhere leaves nothing behind,
+   and a duplicate idempotency key (a retry, or a concurrent writer) is rolled back to the
+   savepoint and answered with the transaction stored first.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import Callable
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (BigInteger, and_, bindparam, case, func, insert, or_, select, text,
-                        update)
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.accounts.models import Role
 from timebank.audit import operations as audit
@@ -109,48 +111,100 @@ def _key(prefix: str, idempotency_key: str | None) -> str:
     return key
 
 
-# --- accounts and locks ------------------------------------------------------------------------
-# The write path runs its statements from objects built once: building a fresh statement and its
-# cache key on every call cost more than executing it.
+# --- the database cursor of the write path ------------------------------------------------------
+# The hot statements of a write (lock accounts, take the chain lock, update the account caches,
+# insert postings and the transaction) run on the session's own connection through its DB-API
+# cursor: SQLAlchemy's execution machinery cost about 100 microseconds of Python per statement,
+# more than SQLite takes to run them, and other features deposit in loops (a whole session's
+# attendance at once). They are plain SQL in "?" style, turned into "%s" for psycopg.
 
-_LOCK_COLUMNS = (ACCOUNTS.c.id, ACCOUNTS.c.kind, ACCOUNTS.c.member_id, ACCOUNTS.c.org_id,
-                 ACCOUNTS.c.balance_minutes, ACCOUNTS.c.allow_negative)
-_lock_statements: dict[tuple[str, ...], object] = {}
-_BY_KEY = select(TRANSACTIONS.c.id, TRANSACTIONS.c.kind).where(
-    TRANSACTIONS.c.idempotency_key == bindparam("key"))
-_CHAIN_TIP = (select(TRANSACTIONS.c.id, TRANSACTIONS.c.hash)
-              .order_by(TRANSACTIONS.c.id.desc()).limit(1))
 #: Any constant: the key of the PostgreSQL advisory lock that serialises appends to the chain.
-CHAIN_LOCK_KEY = 0x7462_6C65  # "tble"
-_apply_statements: dict[int, object] = {}
-_INSERT_POSTINGS = insert(POSTINGS)
-_INSERT_TRANSACTION = insert(TRANSACTIONS)
+CHAIN_LOCK_KEY = 0x7462_6C65
+_PG_CHAIN = (f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY}); "
+             "SELECT id, hash FROM ledger_transactions ORDER BY id DESC LIMIT 1")
+_CHAIN_TIP = "SELECT id, hash FROM ledger_transactions ORDER BY id DESC LIMIT 1"
+_INSERT_TRANSACTION_SQL = (
+    "INSERT INTO ledger_transactions (id, kind, created_at, actor_id, reason, source_type, "
+    "source_id, idempotency_key, reverses_id, beneficiary_id, service_account_id, "
+    "service_minutes, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_sql_cache: dict[tuple, str] = {}
 
 
-def _lock_statement(kinds: tuple[str, ...]):
-    """SELECT ... FOR UPDATE of the accounts of these kinds (owners bound as o0, o1, ...), in
-    id order, but only if all of them exist: otherwise it returns nothing and locks nothing.
+class _Cursor:
+    """The session connection's DB-API cursor, with the dialect's parameter style."""
+
+    def __init__(self) -> None:
+        connection = db.session.connection()  # begins the session's transaction if needed
+        self.postgres = connection.dialect.name == "postgresql"
+        self.dbapi = connection.dialect.dbapi
+        self.cursor = connection.connection.cursor()
+
+    def execute(self, text: str, params=(), *, more: bool = False):
+        """Run a statement; errors come out as SQLAlchemy's (IntegrityError ...) as they would
+        from ``session.execute``. ``more``: the text holds several statements (PostgreSQL),
+        the cursor is moved to the last one's result."""
+        sql = text.replace("?", "%s") if self.postgres else text
+        try:
+            self.cursor.execute(sql, params) if params else self.cursor.execute(sql)
+            while more and self.cursor.nextset():
+                pass
+        except self.dbapi.Error as e:
+            raise DBAPIError.instance(sql, params, e, self.dbapi.Error) from e
+        return self.cursor
+
+    def time(self, value):
+        """An aware datetime as the UTCDateTime column stores it (naive UTC; on SQLite the
+        text SQLAlchemy writes)."""
+        naive = value.astimezone(clock.UTC).replace(tzinfo=None)
+        return naive if self.postgres else naive.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _lock_sql(kinds: tuple[str, ...], postgres: bool) -> str:
+    """SELECT ... FOR UPDATE of the accounts of these kinds (owners as parameters, twice), in id
+    order, but only if all of them exist: otherwise it returns nothing and locks nothing.
 
     A transaction that held some account locks while inserting a missing account could wait for
     another's uncommitted insert of the same account while that one waits for its locks, a
     deadlock. So missing accounts are created while holding no account lock (_lock_refs).
     """
-    stmt = _lock_statements.get(kinds)
-    if stmt is None:
-        present = ACCOUNTS.alias("present")
+    key = ("lock", kinds, postgres)
+    sql = _sql_cache.get(key)
+    if sql is None:
+        def wanted(alias):
+            return " OR ".join(f"{alias}.member_id = ?" if kind == AccountKind.MEMBER
+                               else f"({alias}.kind = '{AccountKind(kind).value}' "
+                                    f"AND {alias}.org_id = ?)" for kind in kinds)
 
-        def wanted(table):
-            return or_(*[table.c.member_id == bindparam(f"o{i}") if kind == AccountKind.MEMBER
-                         else and_(table.c.kind == kind, table.c.org_id == bindparam(f"o{i}"))
-                         for i, kind in enumerate(kinds)])
+        sql = _sql_cache.setdefault(key, (
+            "SELECT a.id, a.kind, a.member_id, a.org_id, a.balance_minutes, a.allow_negative "
+            f"FROM ledger_accounts a WHERE ({wanted('a')}) AND (SELECT count(*) FROM "
+            f"ledger_accounts p WHERE {wanted('p')}) = {len(kinds)} ORDER BY a.id"
+            + (" FOR UPDATE" if postgres else "")))
+    return sql
 
-        all_present = (select(func.count()).select_from(present).where(wanted(present))
-                       .scalar_subquery() == len(kinds))
-        stmt = (select(*_LOCK_COLUMNS).where(wanted(ACCOUNTS), all_present)
-                .order_by(ACCOUNTS.c.id).with_for_update())
-        stmt = _lock_statements.setdefault(kinds, stmt)
-    return stmt
 
+def _apply_sql(n: int) -> str:
+    """One UPDATE adding minutes and service minutes to ``n`` accounts' cached figures."""
+    sql = _sql_cache.get(("apply", n))
+    if sql is None:
+        whens = " ".join(["WHEN ? THEN ?"] * n)
+        sql = _sql_cache.setdefault(("apply", n), (
+            f"UPDATE ledger_accounts SET balance_minutes = balance_minutes + CASE id {whens} "
+            f"ELSE 0 END, service_minutes = service_minutes + CASE id {whens} ELSE 0 END "
+            f"WHERE id IN ({', '.join(['?'] * n)}) RETURNING id, balance_minutes"))
+    return sql
+
+
+def _insert_postings_sql(n: int) -> str:
+    sql = _sql_cache.get(("postings", n))
+    if sql is None:
+        sql = _sql_cache.setdefault(("postings", n), (
+            "INSERT INTO ledger_postings (transaction_id, account_id, amount, balance_after) "
+            "VALUES " + ", ".join(["(?, ?, ?, ?)"] * n)))
+    return sql
+
+
+# --- accounts and locks ------------------------------------------------------------------------
 
 def _ref_clause(ref: Ref):
     kind, owner = ref
@@ -177,21 +231,21 @@ def _create_accounts(refs: list[Ref]) -> None:
             balance_minutes=0, service_minutes=0, created_at=now))
 
 
-def _lock_refs(refs: list[Ref]) -> dict[Ref, _Locked]:
+def _lock_refs(cur: _Cursor, refs: list[Ref]) -> dict[Ref, _Locked]:
     """Lock (creating when missing) the accounts named by ``refs``, in id order.
 
-    Accounts are created on first use, before any of them is locked; see _lock_statement.
+    Accounts are created on first use, before any of them is locked; see _lock_sql.
     """
     refs = list(dict.fromkeys(refs))
-    stmt = _lock_statement(tuple(str(kind) for kind, _ in refs))
-    params = {f"o{i}": owner for i, (_, owner) in enumerate(refs)}
+    sql = _lock_sql(tuple(str(kind) for kind, _ in refs), cur.postgres)
+    owners = tuple(owner for _, owner in refs) * 2
 
     def load() -> dict[Ref, _Locked]:
         out = {}
-        for row in db.session.execute(stmt, params):
-            owner = row.member_id if row.kind == AccountKind.MEMBER else row.org_id
-            out[(row.kind, owner)] = _Locked(row.id, row.kind, row.balance_minutes,
-                                             bool(row.allow_negative))
+        for acct_id, kind, member_id, org_id, balance, allow_negative in cur.execute(
+                sql, owners).fetchall():
+            owner = member_id if kind == AccountKind.MEMBER else org_id
+            out[(kind, owner)] = _Locked(acct_id, kind, balance, bool(allow_negative))
         return out
 
     rows = load()
@@ -213,56 +267,38 @@ def _lock_ids(ids) -> dict[int, _Locked]:
             for r in db.session.execute(stmt)}
 
 
-def _lock_chain() -> tuple[int, str]:
+def _lock_chain(cur: _Cursor) -> tuple[int, str]:
     """Take the chain lock and return the last transaction's (id, hash).
 
-    PostgreSQL: a transaction-level advisory lock, then the tip is read in a new statement (so
-    under READ COMMITTED it sees whatever the previous holder committed). A lock row rewritten
-    by every transaction would pile up dead row versions that each lookup walks within a busy
-    transaction. SQLite: writers already hold the database lock (BEGIN IMMEDIATE).
+    PostgreSQL: a transaction-level advisory lock, then the tip is read by a second statement
+    (sent together), which under READ COMMITTED sees whatever the previous holder committed. A
+    lock row rewritten by every transaction would pile up dead row versions that each lookup
+    walks within a busy transaction. SQLite: writers already hold the database lock (BEGIN
+    IMMEDIATE).
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    row = db.session.execute(_CHAIN_TIP).first()
-    return (row.id, row.hash) if row else (0, GENESIS_HASH)
+    row = (cur.execute(_PG_CHAIN, more=True) if cur.postgres
+           else cur.execute(_CHAIN_TIP)).fetchone()
+    return (int(row[0]), row[1]) if row else (0, GENESIS_HASH)
 
 
 # --- writing a transaction ---------------------------------------------------------------------
 
-def _apply_statement(n: int):
-    """One UPDATE adding to the cached figures of ``n`` accounts (a0..; m0.. minutes; s0..
-    service minutes), returning each account's new balance."""
-    stmt = _apply_statements.get(n)
-    if stmt is None:
-        ids = [bindparam(f"a{i}") for i in range(n)]
-
-        def by_account(prefix):
-            return case(*[(ACCOUNTS.c.id == ids[i], bindparam(f"{prefix}{i}", type_=BigInteger))
-                          for i in range(n)], else_=0)
-
-        stmt = (update(ACCOUNTS).where(ACCOUNTS.c.id.in_(ids))
-                .values(balance_minutes=ACCOUNTS.c.balance_minutes + by_account("m"),
-                        service_minutes=ACCOUNTS.c.service_minutes + by_account("s"))
-                .returning(ACCOUNTS.c.id, ACCOUNTS.c.balance_minutes))
-        stmt = _apply_statements.setdefault(n, stmt)
-    return stmt
-
-
-def _apply(changes: list[tuple[int, int, int]]) -> dict[int, int]:
+def _apply(cur: _Cursor, changes: list[tuple[int, int, int]]) -> dict[int, int]:
     """Add (account id, minutes, service minutes) to the accounts' cached figures in one
     statement; returns the new balance of each account."""
-    params = {}
-    for i, (account_id, amount, service) in enumerate(changes):
-        params.update({f"a{i}": account_id, f"m{i}": amount, f"s{i}": service})
-    return dict(db.session.execute(_apply_statement(len(changes)), params).all())
+    params = [x for acct, amount, _ in changes for x in (acct, amount)]
+    params += [x for acct, _, service in changes for x in (acct, service)]
+    params += [acct for acct, _, _ in changes]
+    return dict(cur.execute(_apply_sql(len(changes)), params).fetchall())
 
 
-def _insert_postings(rows: list[dict]) -> None:
-    db.session.execute(_INSERT_POSTINGS, rows)
+def _insert_postings(cur: _Cursor, rows: list[tuple[int, int, int, int]]) -> None:
+    """(transaction id, account id, minutes, balance after) rows, in one statement."""
+    cur.execute(_insert_postings_sql(len(rows)), [x for row in rows for x in row])
 
 
-def _append(*, kind: TxKind, legs: list[tuple[_Locked, int]], actor, reason: str, key: str,
-            source_type: str | None = None, source_id: int | None = None,
+def _append(cur: _Cursor, *, kind: TxKind, legs: list[tuple[_Locked, int]], actor, reason: str,
+            key: str, source_type: str | None = None, source_id: int | None = None,
             reverses_id: int | None = None, beneficiary_id: int | None = None,
             service_account_id: int | None = None, service_minutes: int = 0) -> Transaction:
     """Write one balanced transaction on locked accounts."""
@@ -275,7 +311,7 @@ def _append(*, kind: TxKind, legs: list[tuple[_Locked, int]], actor, reason: str
         if not acct.allow_negative and acct.balance + amount < 0:
             raise InsufficientBalance()
 
-    last_id, prev_hash = _lock_chain()
+    last_id, prev_hash = _lock_chain(cur)
     values = {
         "id": last_id + 1, "kind": str(kind), "created_at": clock.now(),
         "actor_id": actor.id if actor is not None else None, "reason": reason,
@@ -291,15 +327,24 @@ def _append(*, kind: TxKind, legs: list[tuple[_Locked, int]], actor, reason: str
                for acct, amount in legs]
     if service_minutes and service_account_id not in {acct.id for acct, _ in legs}:
         changes.append((service_account_id, 0, service_minutes))
-    balances = _apply(changes)
-    _insert_postings([{"transaction_id": values["id"], "account_id": acct.id, "amount": amount,
-                       "balance_after": balances[acct.id]} for acct, amount in legs])
+    balances = _apply(cur, changes)
+    _insert_postings(cur, [(values["id"], acct.id, amount, balances[acct.id])
+                           for acct, amount in legs])
     # Last: on SQLite its insert trigger checks the postings' zero sum.
-    db.session.execute(_INSERT_TRANSACTION, values)
-    # The row was just written from these values: hand back the object without reading it.
-    tx = Transaction(**values)
+    cur.execute(_INSERT_TRANSACTION_SQL, (
+        values["id"], values["kind"], cur.time(values["created_at"]), values["actor_id"],
+        reason, source_type, source_id, key, reverses_id, beneficiary_id, service_account_id,
+        service_minutes, prev_hash, values["hash"]))
+    # The row was just written from these values: hand back the object as if read from it.
+    tx = Transaction.__mapper__.class_manager.new_instance()
+    for name, value in values.items():
+        set_committed_value(tx, name, value)
     make_transient_to_detached(tx)
     return tx
+
+
+_BY_KEY = select(TRANSACTIONS.c.id, TRANSACTIONS.c.kind).where(
+    TRANSACTIONS.c.idempotency_key == bindparam("key"))
 
 
 def _by_key(key: str) -> Transaction | None:
@@ -307,7 +352,29 @@ def _by_key(key: str) -> Transaction | None:
     return db.session.get(Transaction, row.id) if row else None
 
 
-def _idempotent(key: str, kind: TxKind, write: Callable[[], Transaction],
+@contextlib.contextmanager
+def _savepoint():
+    """A SAVEPOINT around one ledger write: on any exception the database is rolled back to it,
+    so nothing of the write survives even if the caller commits.
+
+    Run on the cursor rather than with ``session.begin_nested()``: nothing inside touches ORM
+    objects (pending ones are flushed first, so none are flushed inside), and the ORM's
+    savepoints compile anew every time (each has its own name), which cost more than the rest of
+    a deposit's Python work.
+    """
+    db.session.flush()
+    cur = _Cursor()
+    cur.execute("SAVEPOINT ledger_write")
+    try:
+        yield cur
+    except BaseException:
+        cur.execute("ROLLBACK TO SAVEPOINT ledger_write")
+        cur.execute("RELEASE SAVEPOINT ledger_write")
+        raise
+    cur.execute("RELEASE SAVEPOINT ledger_write")
+
+
+def _idempotent(key: str, kind: TxKind, write: Callable[[_Cursor], Transaction],
                 lookup_first: bool = True) -> Transaction:
     """The transaction stored under ``key``, written by ``write`` when there is none yet.
 
@@ -318,8 +385,8 @@ def _idempotent(key: str, kind: TxKind, write: Callable[[], Transaction],
     existing = _by_key(key) if lookup_first else None
     if existing is None:
         try:
-            with db.session.begin_nested():
-                tx = write()
+            with _savepoint() as cur:
+                tx = write(cur)
         except IntegrityError:
             # The key was stored before (a retry, or a concurrent writer on PostgreSQL; on
             # SQLite writers are serialised). Any other integrity error is a real one.
@@ -363,8 +430,8 @@ def deposit(actor, member: Member, minutes: int, *, source_type: str, source_id:
         "member": (AccountKind.MEMBER.value, member.id),
     }
 
-    def write() -> Transaction:
-        locked = _lock_refs(list(refs.values()))
+    def write(cur: _Cursor) -> Transaction:
+        locked = _lock_refs(cur, list(refs.values()))
         account = locked[refs["member"]]
         current = rules.current()
         if group and current.group_service_donate_only:
@@ -372,7 +439,7 @@ def deposit(actor, member: Member, minutes: int, *, source_type: str, source_id:
         else:
             to_member = min(minutes, max(0, current.storage_cap_minutes - account.balance))
         return _append(
-            kind=TxKind.DEPOSIT, actor=actor, reason=reason,
+            cur, kind=TxKind.DEPOSIT, actor=actor, reason=reason,
             key=f"deposit:{source_type}:{source_id}", source_type=source_type,
             source_id=source_id, service_account_id=account.id, service_minutes=minutes,
             legs=[(locked[refs["issuance"]], -minutes), (account, to_member),
@@ -419,7 +486,7 @@ def reverse(actor, transaction: Transaction, reason: str) -> Transaction:
         raise Forbidden()
     key = f"reversal:{transaction.id}"
 
-    def write() -> Transaction:
+    def write(cur: _Cursor) -> Transaction:
         original = db.session.execute(
             select(POSTINGS.c.account_id, POSTINGS.c.amount)
             .where(POSTINGS.c.transaction_id == transaction.id)).all()
@@ -431,7 +498,7 @@ def reverse(actor, transaction: Transaction, reason: str) -> Transaction:
                     "Cannot reverse: %(hours)s hours of it have already been spent.",
                     hours=format_hours(-(acct.balance + amount))))
         return _append(
-            kind=TxKind.REVERSAL, actor=actor, reason=reason, key=key,
+            cur, kind=TxKind.REVERSAL, actor=actor, reason=reason, key=key,
             source_type=transaction.source_type, source_id=transaction.source_id,
             reverses_id=transaction.id, service_account_id=transaction.service_account_id,
             service_minutes=-transaction.service_minutes, legs=legs)
@@ -461,12 +528,12 @@ def redeem(actor, member: Member, minutes: int, *, beneficiary: Beneficiary | No
     member_ref = (AccountKind.MEMBER.value, member.id)
     sink_ref = (AccountKind.REDEMPTION.value, _district_id(member.community))
 
-    def write() -> Transaction:
-        locked = _lock_refs([member_ref, sink_ref])
+    def write(cur: _Cursor) -> Transaction:
+        locked = _lock_refs(cur, [member_ref, sink_ref])
         account = locked[member_ref]
         if account.balance < minutes:
             raise _insufficient(account.balance, minutes)
-        return _append(kind=TxKind.REDEMPTION, actor=actor, reason=reason, key=key,
+        return _append(cur, kind=TxKind.REDEMPTION, actor=actor, reason=reason, key=key,
                        beneficiary_id=beneficiary.id if beneficiary else None,
                        legs=[(account, -minutes), (locked[sink_ref], minutes)])
 
@@ -594,8 +661,8 @@ def relay(actor, from_member: Member, minutes: int, *, to_member: Member | None 
         overflow_ref = None
         refs = [from_ref, to_ref]
 
-    def write() -> Transaction:
-        locked = _lock_refs(refs)
+    def write(cur: _Cursor) -> Transaction:
+        locked = _lock_refs(cur, refs)
         current = rules.current()
         src = locked[from_ref]
         # Checked under the giver's lock: concurrent relays by one member cannot both pass.
@@ -607,7 +674,7 @@ def relay(actor, from_member: Member, minutes: int, *, to_member: Member | None 
         legs = [(src, -minutes), (dst, to_recipient)]
         if overflow_ref is not None:
             legs.append((locked[overflow_ref], minutes - to_recipient))
-        return _append(kind=TxKind.RELAY, actor=actor, reason=reason, key=key, legs=legs)
+        return _append(cur, kind=TxKind.RELAY, actor=actor, reason=reason, key=key, legs=legs)
 
     key = _key(f"relay:{from_member.id}", idempotency_key)
     return _idempotent(key, TxKind.RELAY, write)

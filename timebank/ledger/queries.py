@@ -447,7 +447,8 @@ def _shape_problem(tx, legs: list[tuple[int, int]], kinds: dict[int, str],
             return "deposit not drawn from the issuance account"
         if any(k not in (AccountKind.MEMBER, AccountKind.POOL) for k, _ in into):
             return "deposit credits a system account"
-        if tx.service_minutes != -out[0][1] or kinds.get(tx.service_account_id) != AccountKind.MEMBER:
+        if (tx.service_minutes != -out[0][1]
+                or kinds.get(tx.service_account_id) != AccountKind.MEMBER):
             return "deposit's service minutes differ from its amount"
     elif tx.kind == TxKind.REDEMPTION:
         if len(out) != 1 or out[0][0] != AccountKind.MEMBER or len(into) != 1 \
