@@ -151,3 +151,43 @@ def test_concurrent_relays_respect_the_yearly_limit(app, db, tree, member_of, se
     assert len(results) == 3 and codes == ["relay_limit_exceeded"] * (WORKERS - 3)
     db.session.rollback()
     assert queries.member_figures(member_id).balance_minutes == 910
+
+
+def test_concurrent_reversals_of_one_transaction_make_one(app, db, tree, member_of):
+    """A double click on "reverse": every request gets the one reversal back, none a refusal
+    computed from the balance the first one already lowered."""
+    m = member_of(tree.member)
+    tx_id = ledger.deposit(None, m, 90, source_type="test", source_id=7, reason="").id
+    db.session.commit()
+    member_id, staff_id = m.id, tree.staff.id
+
+    def reverse(i):
+        from timebank.accounts.models import User
+
+        return ledger.reverse(db.session.get(User, staff_id),
+                              db.session.get(Transaction, tx_id), f"更正{i}").id
+
+    results, codes = _run_parallel(app, WORKERS, reverse)
+    assert codes == [] and len(results) == WORKERS and len(set(results)) == 1
+    db.session.rollback()
+    assert queries.member_figures(member_id) == queries.Figures(0, 0)
+    assert queries.verify() == []
+
+
+def test_concurrent_redemptions_with_one_key_make_one(app, db, tree, member_of):
+    m = member_of(tree.member)
+    ledger.deposit(None, m, 40, source_type="test", source_id=8, reason="")
+    db.session.commit()
+    member_id, staff_id = m.id, tree.staff.id
+
+    def redeem(i):
+        from timebank.accounts.models import User
+
+        return ledger.redeem(db.session.get(User, staff_id), _member(db, member_id), 30,
+                             reason="助餐", idempotency_key="form-123").id
+
+    results, codes = _run_parallel(app, WORKERS, redeem)
+    assert codes == [] and len(results) == WORKERS and len(set(results)) == 1
+    db.session.rollback()
+    assert queries.member_figures(member_id).balance_minutes == 10
+    assert queries.verify() == []

@@ -112,4 +112,7 @@ SCOPED = {
     "posts.verify_bulk": lambda t: [("POST", "/posts/manage/records/verify", "member", 403)],
     "posts.reject_record": lambda t: [
         ("POST", f"/posts/manage/records/{_record(t)}/reject", "staff", 404)],
+    "posts.revoke_record": lambda t: [
+        ("POST", f"/posts/manage/records/{_record(t)}/revoke", "staff", 404),
+        ("POST", f"/posts/manage/records/{_record(t)}/revoke", "member3", 404)],
 }

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 
 import pytest
 from itsdangerous import URLSafeSerializer
+from posts_fixtures import staff_in_parallel
 from sqlalchemy import func, select
 
 from timebank.core import clock
@@ -186,32 +186,9 @@ def test_parallel_verifications_deposit_once(app, db, tree, claimed, member_of, 
         db.session.commit()
     record_id = db.session.execute(select(ServiceRecord.id)).scalar_one()
     staff_ids = [tree.staff.id, tree.street_admin.id, tree.district_admin.id] * 3
-    barrier = threading.Barrier(len(staff_ids))
-    results = []
-
-    def work(uid):
-        from timebank.accounts.models import User
-
-        with app.app_context():
-            try:
-                barrier.wait()
-                done = operations.verify(db.session.get(User, uid),
-                                         db.session.get(ServiceRecord, record_id))
-                db.session.commit()
-                results.append(done)
-            except Exception as e:  # noqa: BLE001
-                db.session.rollback()
-                results.append(e)
-            finally:
-                db.session.remove()
-
-    db.session.commit()
-    threads = [threading.Thread(target=work, args=(u,)) for u in staff_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(map(str, results)) == ["False"] * 8 + ["True"], results
+    results = staff_in_parallel(app, staff_ids, lambda user: operations.verify(
+        user, db.session.get(ServiceRecord, record_id)))
+    assert results == ["False"] * 8 + ["True"], results
     assert deposits_for(db, record_id) == 1
     assert balance(db, member) == 120
 

@@ -108,7 +108,7 @@ SCHEMAS = {
         "required": ["id", "minutes", "status", "source", "flags", "started_at", "ended_at"],
         "properties": {
             "id": {"type": "integer"}, "minutes": {"type": "integer", "minimum": 0},
-            "status": {"type": "string", "enum": ["pending", "verified", "rejected"]},
+            "status": {"type": "string", "enum": ["pending", "verified", "rejected", "revoked"]},
             "source": {"type": "string", "enum": ["attendance", "reported"]},
             "flags": {"type": "array", "items": {"type": "string",
                                                  "enum": ["overlap", "long_day", "far_checkin"]}},

@@ -36,7 +36,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.accounts.models import Role
 from timebank.audit import operations as audit
-from timebank.core import clock, settings
+from timebank.core import clock, settings, signals
 from timebank.core.errors import Conflict, Forbidden, Invalid
 from timebank.extensions import db
 from timebank.ledger import rules
@@ -374,6 +374,24 @@ def _savepoint():
     cur.execute("RELEASE SAVEPOINT ledger_write")
 
 
+class _StoredMeanwhile(Exception):
+    """A concurrent request with the same key committed while this one waited for its locks."""
+
+    def __init__(self, tx: Transaction):
+        self.tx = tx
+
+
+def _recheck_key(key: str) -> None:
+    """Called by a write that checks balances, once it holds its row locks: a parallel request
+    with the same key (a retry, a second click) may have committed meanwhile, and its result
+    must come back rather than a refusal computed from the balance it already lowered. Only
+    on PostgreSQL; SQLite's writers are serialised, so the lookup before the write suffices."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        existing = _by_key(key)
+        if existing is not None:
+            raise _StoredMeanwhile(existing)
+
+
 def _idempotent(key: str, kind: TxKind, write: Callable[[_Cursor], Transaction],
                 lookup_first: bool = True) -> Transaction:
     """The transaction stored under ``key``, written by ``write`` when there is none yet.
@@ -387,6 +405,8 @@ def _idempotent(key: str, kind: TxKind, write: Callable[[_Cursor], Transaction],
         try:
             with _savepoint() as cur:
                 tx = write(cur)
+        except _StoredMeanwhile as e:
+            existing = e.tx
         except IntegrityError:
             # The key was stored before (a retry, or a concurrent writer on PostgreSQL; on
             # SQLite writers are serialised). Any other integrity error is a real one.
@@ -472,18 +492,28 @@ def can_reverse(user, transaction: Transaction) -> bool:
     return all(user.manages(c) for c in communities_of_accounts(account_ids))
 
 
-def reverse(actor, transaction: Transaction, reason: str) -> Transaction:
+def reverse(actor, transaction: Transaction, reason: str, *,
+            source_reviewer: bool = False) -> Transaction:
     """Negate ``transaction`` exactly (the only way to correct the ledger).
 
     Idempotent: there is at most one reversal per original, and reversing again returns it.
     Reversing a deposit also lowers the member's verified service minutes. A reversal that
     would overdraw an account (the hours were already spent) is refused.
+
+    ``source_reviewer``: the caller has checked that ``actor`` may review the deposit's source
+    (posts withdrawing a verification it made), which stands in for the ledger's own scope check
+    as it does for the deposit; the actor must still be staff.
+
+    Sends :data:`timebank.core.signals.ledger_reversed` when it writes a new reversal.
     """
     reason = _clean_reason(reason, required=True)
     if transaction.kind == TxKind.REVERSAL:
         raise AlreadyReversed()
-    if actor is not None and not can_reverse(actor, transaction):
-        raise Forbidden()
+    if actor is not None:
+        allowed = (actor.is_staff and transaction.kind == TxKind.DEPOSIT) if source_reviewer \
+            else can_reverse(actor, transaction)
+        if not allowed:
+            raise Forbidden()
     key = f"reversal:{transaction.id}"
 
     def write(cur: _Cursor) -> Transaction:
@@ -491,6 +521,7 @@ def reverse(actor, transaction: Transaction, reason: str) -> Transaction:
             select(POSTINGS.c.account_id, POSTINGS.c.amount)
             .where(POSTINGS.c.transaction_id == transaction.id)).all()
         locked = _lock_ids([r.account_id for r in original])
+        _recheck_key(key)
         legs = [(locked[r.account_id], -r.amount) for r in original]
         for acct, amount in legs:
             if not acct.allow_negative and acct.balance + amount < 0:
@@ -503,7 +534,16 @@ def reverse(actor, transaction: Transaction, reason: str) -> Transaction:
             reverses_id=transaction.id, service_account_id=transaction.service_account_id,
             service_minutes=-transaction.service_minutes, legs=legs)
 
-    return _idempotent(key, TxKind.REVERSAL, write)
+    written: list[Transaction] = []
+
+    def write_and_note(cur: _Cursor) -> Transaction:
+        written.append(write(cur))
+        return written[-1]
+
+    reversal = _idempotent(key, TxKind.REVERSAL, write_and_note)
+    if written:
+        signals.ledger_reversed.send(transaction, reversal=reversal, actor=actor, reason=reason)
+    return reversal
 
 
 # --- redemption --------------------------------------------------------------------------------
@@ -530,6 +570,8 @@ def redeem(actor, member: Member, minutes: int, *, beneficiary: Beneficiary | No
 
     def write(cur: _Cursor) -> Transaction:
         locked = _lock_refs(cur, [member_ref, sink_ref])
+        if idempotency_key is not None:
+            _recheck_key(key)
         account = locked[member_ref]
         if account.balance < minutes:
             raise _insufficient(account.balance, minutes)
@@ -663,6 +705,8 @@ def relay(actor, from_member: Member, minutes: int, *, to_member: Member | None 
 
     def write(cur: _Cursor) -> Transaction:
         locked = _lock_refs(cur, refs)
+        if idempotency_key is not None:
+            _recheck_key(key)
         current = rules.current()
         src = locked[from_ref]
         # Checked under the giver's lock: concurrent relays by one member cannot both pass.

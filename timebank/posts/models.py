@@ -298,6 +298,8 @@ class RecordStatus(enum.StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
     REJECTED = "rejected"
+    #: Verified, then withdrawn: its deposit was reversed in the ledger.
+    REVOKED = "revoked"
 
     @property
     def label(self) -> str:
@@ -308,6 +310,7 @@ RECORD_STATUS_LABELS = {
     RecordStatus.PENDING: _l("Awaiting verification"),
     RecordStatus.VERIFIED: _l("Verified"),
     RecordStatus.REJECTED: _l("Rejected"),
+    RecordStatus.REVOKED: _l("Verification withdrawn"),
 }
 
 
@@ -338,7 +341,8 @@ FLAG_LABELS = {
 class ServiceRecord(db.Model):
     __tablename__ = "service_records"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'verified', 'rejected')", name="status_valid"),
+        CheckConstraint("status IN ('pending', 'verified', 'rejected', 'revoked')",
+                        name="status_valid"),
         CheckConstraint("source IN ('attendance', 'reported')", name="source_valid"),
         CheckConstraint("minutes >= 0", name="minutes_nonnegative"),
         CheckConstraint("ended_at >= started_at", name="ends_after_start"),
@@ -370,6 +374,9 @@ class ServiceRecord(db.Model):
     reject_reason: Mapped[str | None] = mapped_column(Text)
     #: The ledger transaction that deposited the minutes.
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
     member = relationship("Member")
     community: Mapped[OrgNode] = relationship()

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, bindparam, delete, func, insert, select, text, update
 
 from timebank.audit import operations as audit
-from timebank.core import clock
+from timebank.core import clock, signals
 from timebank.core.db import UTCDateTime
 from timebank.core.errors import Forbidden, Invalid, NotFound
 from timebank.extensions import db
@@ -885,6 +885,8 @@ def verify(actor, record: ServiceRecord, acknowledge_flags: bool = False) -> boo
         return False
     if record.status == RecordStatus.REJECTED:
         raise Invalid(_l("A rejected record cannot be verified."))
+    if record.status == RecordStatus.REVOKED:
+        raise Invalid(_l("This record's verification was withdrawn; it cannot be verified again."))
     if record.flags and not acknowledge_flags:
         raise NeedsReview()
     now = clock.now()
@@ -953,3 +955,64 @@ def reject(actor, record: ServiceRecord, reason: str) -> None:
             f"record-rejected:{record.id}")
     audit.record(actor, "service_record.reject", "service_record", record.id, reason=reason)
 
+
+
+def revoke(actor, record: ServiceRecord, reason: str) -> bool:
+    """Withdraw a verification made in error: the deposit is reversed in the ledger (which
+    lowers the member's balance and verified service hours) and the record is marked withdrawn.
+    Refused when the member has already spent the hours. Returns False when it was already
+    withdrawn."""
+    _check(actor is None or record.can_review(actor))
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(_l("Give a reason for withdrawing the verification."), field="reason")
+    if record.status == RecordStatus.REVOKED:
+        return False
+    if record.status != RecordStatus.VERIFIED:
+        raise Invalid(_l("Only a verified record can have its verification withdrawn."))
+    # The record's status changes first: of parallel withdrawals the first takes the row and the
+    # others find nothing to change (on PostgreSQL they wait for its commit), so the ledger
+    # sees one reversal. A refused reversal raises and the caller's rollback undoes both.
+    if not _mark_revoked(record.id, actor, reason[:500]):
+        return False
+    if record.transaction_id is not None:
+        from timebank.ledger import operations as ledger
+        from timebank.ledger.models import Transaction
+
+        ledger.reverse(actor, db.session.get(Transaction, record.transaction_id), reason[:500],
+                       source_reviewer=True)
+    return True
+
+
+def _mark_revoked(record_id: int, actor, reason: str) -> int:
+    """The conditional status change (verified -> revoked); returns the number of rows changed."""
+    changed = db.session.execute(
+        update(ServiceRecord).where(ServiceRecord.id == record_id,
+                                    ServiceRecord.status == RecordStatus.VERIFIED.value)
+        .values(status=RecordStatus.REVOKED.value, revoked_at=clock.now(),
+                revoked_by_id=actor.id if actor else None, revoke_reason=reason)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed:
+        record = db.session.get(ServiceRecord, record_id)
+        db.session.expire(record)
+        with force_locale("zh_CN"):
+            subject = _("Service record verification withdrawn")
+            body = _("The verification of your service record of %(when)s was withdrawn and its "
+                     "hours taken back: %(r)s", when=_local(record.started_at), r=reason)
+        _notify(record.member.user_id, subject, body, path_for("posts.card"),
+                f"record-revoked:{record_id}")
+        audit.record(actor, "service_record.revoke", "service_record", record_id,
+                     minutes=record.minutes, reason=reason)
+    return changed
+
+
+@signals.ledger_reversed.connect
+def _deposit_reversed(original, *, reversal, actor, reason, **_extra) -> None:
+    """A service record's deposit was reversed (on the ledger's own page; a withdrawal made
+    here has marked the record already, so this changes nothing)."""
+    if original.source_type != "service_record":
+        return
+    record_id = db.session.execute(select(ServiceRecord.id).where(
+        ServiceRecord.transaction_id == original.id)).scalar_one_or_none()
+    if record_id is not None:
+        _mark_revoked(record_id, actor, reason)

@@ -664,3 +664,25 @@ def reject_record(record_id: int):
         db.session.commit()
         flash(_("Record rejected; the member has been told."), "success")
     return redirect(url_for("posts.records"))
+
+
+@bp.route(f"/manage/records/<{ID}:record_id>/revoke", methods=["POST"])
+@limits.verify_limit
+def revoke_record(record_id: int):
+    record = _reviewable(record_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for withdrawing the verification."), "danger")
+        return redirect(url_for("posts.records", status=RecordStatus.VERIFIED.value))
+    try:
+        done = operations.revoke(current_user, record, form.reason.data)
+    except DomainError as e:
+        _flash_error(e)
+    else:
+        db.session.commit()
+        if done:
+            flash(_("Verification withdrawn: %(h)s hours taken back; the member has been told.",
+                    h=_hours(record.minutes)), "success")
+        else:
+            flash(_("This verification was already withdrawn."), "info")
+    return redirect(url_for("posts.records", status=RecordStatus.VERIFIED.value))

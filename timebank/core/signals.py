@@ -1,0 +1,15 @@
+"""Signals one feature sends for others to act on, so the sender need not import them.
+
+Receivers run inside the sender's transaction: what they write commits or rolls back with it.
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: Sent by ``ledger.operations.reverse`` after a reversal is written, with the original
+#: transaction as the sender and ``reversal``, ``actor`` and ``reason`` as keyword arguments.
+#: Posts listens to mark the service record whose deposit was reversed as withdrawn, whichever
+#: page the reversal was made from.
+ledger_reversed = _signals.signal("ledger-reversed")
