@@ -162,3 +162,29 @@ def test_claims_and_checkins_are_rate_limited(app, api, tree, make_post, make_me
                                 json={"session_id": post.sessions[1].id}).status_code == 201
     a.post("/api/v1/checkins", json={"token": "x"})
     assert a.post("/api/v1/checkins", json={"token": "x"}).status_code == 429
+
+
+def test_claim_that_clashes_or_exceeds_the_month_has_its_own_code(api, db, tree, make_post,
+                                                                  member_of):
+    from timebank.members import operations as members
+
+    member = member_of(tree.member)
+    with clock.freeze(dt.datetime(2027, 3, 1, 1, 0, tzinfo=dt.timezone.utc)):
+        first = make_post(days=(3,))
+        clash = make_post(days=(3,))
+        client = api(tree.member)
+        assert client.post(f"/api/v1/posts/{first.id}/claims", json={}).status_code == 201
+        r = client.post(f"/api/v1/posts/{clash.id}/claims", json={})
+        assert r.status_code == 409 and r.get_json()["code"] == "time_conflict"
+        assert r.get_json()["message"]
+        members.save_profile(None, member, max_sessions_per_month=1)
+        db.session.commit()
+        weekly = make_post(days=(4, 5))
+        r = client.post(f"/api/v1/posts/{weekly.id}/claims", json={})
+        assert r.status_code == 409 and r.get_json()["code"] == "monthly_limit"
+        members.save_profile(None, member, max_sessions_per_month=2)
+        db.session.commit()
+        r = client.post(f"/api/v1/posts/{weekly.id}/claims", json={})
+        assert r.status_code == 201
+        body = r.get_json()
+        assert len(body["claims"]) == 1 and len(body["skipped_session_ids"]) == 1

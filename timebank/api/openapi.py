@@ -6,7 +6,7 @@ MAX_ID = 2_147_483_647
 
 ERROR_CODES = ["invalid", "unauthorized", "forbidden", "not_found", "method_not_allowed",
                "conflict", "post_full", "already_claimed", "deadline_passed", "post_closed",
-               "rate_limited", "too_large", "server_error"]
+               "time_conflict", "monthly_limit", "rate_limited", "too_large", "server_error"]
 
 
 def _ref(name: str) -> dict:
@@ -23,7 +23,9 @@ def _errors(*statuses: int) -> dict:
             403: "Not allowed, e.g. not a member or not approved (code `forbidden`).",
             404: "Unknown, or outside what the user may see (code `not_found`).",
             409: "Refused by the rules: `post_full`, `already_claimed`, `deadline_passed`, "
-                 "`post_closed`.",
+                 "`post_closed`, `time_conflict` (the member has claimed another session at "
+                 "that time), `monthly_limit` (more sessions in that month than the member's "
+                 "registration form allows).",
             429: "Too many requests (code `rate_limited`)."}
     return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
 
@@ -151,12 +153,17 @@ SCHEMAS = {
         },
     },
     "ClaimResult": {
-        "type": "object", "required": ["claims", "waitlisted", "full_session_ids"],
+        "type": "object",
+        "required": ["claims", "waitlisted", "full_session_ids", "skipped_session_ids"],
         "properties": {
             "claims": {"type": "array", "items": _ref("Claim")},
             "waitlisted": {"type": "array", "items": _ref("WaitlistEntry")},
             "full_session_ids": {"type": "array", "items": {"type": "integer"},
                                  "description": "Sessions that were full and not claimed."},
+            "skipped_session_ids": {
+                "type": "array", "items": {"type": "integer"},
+                "description": "Sessions not claimed because they overlap another claim of the "
+                               "member or exceed the member's sessions a month."},
         },
     },
     "ClaimList": {

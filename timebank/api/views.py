@@ -225,7 +225,8 @@ def create_claim(post_id: int):
     # Serialised before the commit, which expires every loaded row.
     body = {"claims": [serializers.claim(c) for c in out.claims],
             "waitlisted": [serializers.waitlist_entry(w) for w in out.waitlisted],
-            "full_session_ids": [s.id for s in out.full]}
+            "full_session_ids": [s.id for s in out.full],
+            "skipped_session_ids": [s.id for s in out.skipped]}
     commit()
     return jsonify(body), 201
 

@@ -48,6 +48,13 @@ def local_year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
+def local_month_bounds(value: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) in UTC of the Asia/Shanghai calendar month that the instant ``value`` is in."""
+    first = to_local(value).date().replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return local_datetime(first, dt.time()), local_datetime(following, dt.time())
+
+
 def freeze_at(value: dt.datetime | None) -> None:
     global _frozen
     if value is not None and value.tzinfo is None:

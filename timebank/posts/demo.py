@@ -14,7 +14,7 @@ from sqlalchemy import select
 from timebank.core import clock
 from timebank.extensions import db
 from timebank.posts import operations, qr
-from timebank.posts.errors import AlreadyClaimed, PostFull
+from timebank.posts.errors import AlreadyClaimed, MonthlyLimitReached, PostFull, TimeConflict
 from timebank.posts.models import PostKind
 from timebank.posts.schedule import Schedule
 
@@ -102,7 +102,7 @@ def seed(ctx) -> None:
                 for m in claimants:
                     try:
                         claims += operations.claim(m.user, m, post, session=session).claims
-                    except (PostFull, AlreadyClaimed):
+                    except (PostFull, AlreadyClaimed, MonthlyLimitReached, TimeConflict):
                         continue
                     busy.setdefault(m.id, []).append((session.starts_at, session.ends_at))
             if past:

@@ -41,3 +41,16 @@ class TokenExpired(Invalid):
 class NeedsReview(Conflict):
     code = "needs_review"
     default_message = _l("This record is flagged: look at the reason and confirm to verify it.")
+
+
+class TimeConflict(Conflict):
+    code = "time_conflict"
+    default_message = _l("You have already claimed another session at that time.")
+
+
+class MonthlyLimitReached(Conflict):
+    """The member's own registration form says at most N sessions a month."""
+
+    code = "monthly_limit"
+    default_message = _l("You have reached the number of sessions a month you set in your "
+                         "registration form.")

@@ -17,18 +17,19 @@ from collections.abc import Iterable
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (Boolean, and_, bindparam, case, delete, func, insert, select, text,
+                        update)
 
 from timebank.audit import operations as audit
 from timebank.core import clock, signals
 from timebank.core.db import UTCDateTime
-from timebank.core.errors import Forbidden, Invalid, NotFound
+from timebank.core.errors import DomainError, Forbidden, Invalid, NotFound
 from timebank.extensions import db
 from timebank.inbox import operations as inbox
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.posts import qr
-from timebank.posts.errors import (AlreadyClaimed, DeadlinePassed, NeedsReview, NotApproved,
-                                   PostClosed, PostFull)
+from timebank.posts.errors import (AlreadyClaimed, DeadlinePassed, MonthlyLimitReached,
+                                   NeedsReview, NotApproved, PostClosed, PostFull, TimeConflict)
 from timebank.posts.models import (Attendance, Claim, ClaimStatus, Flag, Post, PostCategory,
                                    PostKind, PostSession, PostStatus, RecordSource, RecordStatus,
                                    ServiceRecord, WaitlistEntry, WaitStatus, post_skills)
@@ -454,6 +455,41 @@ _INSERT_CLAIM = select(Claim).from_statement(
     .columns(*Claim.__table__.c))
 
 
+def _check_fits(member, session: PostSession) -> None:
+    """The member is free then (no other active claim overlaps the session) and stays within the
+    sessions a month their registration form allows. One query: the count of their active claims
+    in the session's local month, an overlapping one if any, and the form's limit.
+
+    Not serialised against the member's own parallel requests (two tabs claiming two sessions
+    at once may both pass); capacity, which other members contend for, is."""
+    from timebank.members.models import MemberProfile
+
+    lo, hi = clock.local_month_bounds(session.starts_at)
+    starts, ends = PostSession.starts_at, PostSession.ends_at
+    limit = select(MemberProfile.max_sessions_per_month).where(
+        MemberProfile.member_id == member.id,
+        MemberProfile.version == member.profile_version).scalar_subquery()
+    in_month, clash, most = db.session.execute(
+        select(func.coalesce(func.sum(case((and_(starts >= lo, starts < hi), 1), else_=0)), 0),
+               func.max(case((and_(starts < session.ends_at, ends > session.starts_at),
+                              PostSession.id), else_=None)),
+               limit)
+        .select_from(Claim).join(PostSession, PostSession.id == Claim.session_id)
+        .where(Claim.member_id == member.id, Claim.status == ClaimStatus.ACTIVE.value,
+               Claim.session_id != session.id, PostSession.cancelled.is_(False),
+               starts < max(hi, session.ends_at), ends > min(lo, session.starts_at))).one()
+    if clash is not None:
+        other = db.session.get(PostSession, clash)
+        raise TimeConflict(_l("You have already claimed %(title)s at %(when)s, which overlaps "
+                              "this session.", title=other.post.title,
+                              when=_local(other.starts_at)))
+    if most is not None and in_month + 1 > most:
+        raise MonthlyLimitReached(_l(
+            "Your registration form says at most %(n)d sessions a month and you have claimed "
+            "%(k)d in that month; change the number in your registration form to claim more.",
+            n=most, k=in_month))
+
+
 def _claim_session(member, session: PostSession, now: dt.datetime,
                    promoted: bool = False) -> Claim:
     """Write the claim and take a place. On the common path that is two statements, the
@@ -464,6 +500,7 @@ def _claim_session(member, session: PostSession, now: dt.datetime,
         raise PostClosed(_l("This session has been cancelled."))
     if session.has_started(now):
         raise DeadlinePassed(_l("This session has already started."))
+    _check_fits(member, session)
     claim_row = db.session.execute(_INSERT_CLAIM, {
         "session_id": session.id, "post_id": session.post_id, "member_id": member.id,
         "status": ClaimStatus.ACTIVE.value, "created_at": now, "promoted": promoted,
@@ -511,6 +548,8 @@ class ClaimOutcome:
     waitlisted: list[WaitlistEntry]
     #: Sessions that were full (and not waitlisted).
     full: list[PostSession]
+    #: Sessions skipped because they clash with another claim or exceed the monthly limit.
+    skipped: list[PostSession] = dataclasses.field(default_factory=list)
 
 
 def claim(actor, member, post: Post, session: PostSession | None = None,
@@ -540,15 +579,21 @@ def claim(actor, member, post: Post, session: PostSession | None = None,
     if not todo:
         raise AlreadyClaimed()
     outcome = ClaimOutcome([], [], [])
+    first_misfit: DomainError | None = None
     for s in todo:
         try:
             outcome.claims.append(_claim_session(member, s, now))
+        except (TimeConflict, MonthlyLimitReached) as e:
+            outcome.skipped.append(s)
+            first_misfit = first_misfit or e
         except PostFull:
             if waitlist:
                 outcome.waitlisted.append(join_waitlist(actor, member, s))
             else:
                 outcome.full.append(s)
     if not outcome.claims and not outcome.waitlisted:
+        if first_misfit is not None and not outcome.full:
+            raise first_misfit
         raise PostFull()
     return outcome
 
@@ -594,6 +639,7 @@ def join_waitlist(actor, member, session: PostSession) -> WaitlistEntry:
             Claim.session_id == session.id, Claim.member_id == member.id,
             Claim.status == ClaimStatus.ACTIVE.value)).first():
         raise AlreadyClaimed()
+    _check_fits(member, session)
     entry = db.session.execute(select(WaitlistEntry).where(
         WaitlistEntry.session_id == session.id, WaitlistEntry.member_id == member.id)
     ).scalar_one_or_none()
@@ -647,6 +693,11 @@ def promote_waitlist(session: PostSession, now: dt.datetime | None = None) -> li
         try:
             claim_row = _claim_session(member, session, now, promoted=True)
         except AlreadyClaimed:
+            continue
+        except (TimeConflict, MonthlyLimitReached):
+            # The member has since claimed something at that time, or their month is full: the
+            # place goes to the next in line.
+            entry.status = WaitStatus.EXPIRED.value
             continue
         except PostFull:
             entry.status = WaitStatus.WAITING.value  # still first in line for the next place

@@ -137,6 +137,10 @@ def claim(post_id: int):
         if out.full:
             flash(_("%(n)d session(s) were full and were not claimed.", n=len(out.full)),
                   "warning")
+        if out.skipped:
+            flash(_("%(n)d session(s) were not claimed: they clash with another of your claims "
+                    "or go beyond the sessions a month in your registration form.",
+                    n=len(out.skipped)), "warning")
     return redirect(url_for("posts.detail", post_id=post.id))
 
 
