@@ -3,6 +3,7 @@ model of the rules; after every step every guarantee is checked (``verify`` plus
 figures for every account)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import itertools
@@ -19,6 +20,39 @@ from timebank.core.errors import DomainError
 from timebank.ledger import operations as ledger
 from timebank.ledger import queries
 from timebank.ledger.models import Account, AccountKind
+
+
+
+@contextlib.contextmanager
+def crash_mid_write(at: int):
+    """A failure inside a ledger write. SQLite writes the postings by their own statement:
+    ``at=1`` fails before it, ``at=2`` after the first posting is written. PostgreSQL writes
+    caches, postings and the transaction row in one statement: ``at=1`` fails before it,
+    ``at=2`` after it has run (every row written, the savepoint not yet released)."""
+    from timebank.extensions import db
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        name, original = "_insert_postings", ledger._insert_postings
+
+        def failing(cur, rows):
+            if at == 2:
+                original(cur, rows[:1])
+            raise RuntimeError("power cut")
+    elif at == 1:
+        name, original = "_pg_write_sql", ledger._pg_write_sql
+
+        def failing(*args):
+            raise RuntimeError("power cut")
+    else:
+        name, original = "_loaded_transaction", ledger._loaded_transaction
+
+        def failing(values):
+            raise RuntimeError("power cut")
+    setattr(ledger, name, failing)
+    try:
+        yield
+    finally:
+        setattr(ledger, name, original)
 
 NOON = dt.datetime(2026, 6, 15, 4, tzinfo=dt.timezone.utc)
 #: Half the time the one meant to act (-1), else anyone (the system, staff, members).
@@ -342,21 +376,10 @@ def make_machine(db):
         def crash_between_postings(self, member, minutes, at):
             """A failure after some of a transaction's rows are written leaves nothing, even
             if the caller then commits."""
-            original = ledger._insert_postings
-
-            def failing(cur, rows):
-                if at == 2:
-                    original(cur, rows[:1])  # the first posting is written, the second is not
-                raise RuntimeError("power cut")
-
-            ledger._insert_postings = failing
-            try:
-                with pytest.raises(RuntimeError):
-                    ledger.deposit(None, self._member(self.member_ids[member]), minutes,
-                                   source_type="model", source_id=self.next_source,
-                                   reason="崩溃")
-            finally:
-                ledger._insert_postings = original
+            with pytest.raises(RuntimeError), crash_mid_write(at):
+                ledger.deposit(None, self._member(self.member_ids[member]), minutes,
+                               source_type="model", source_id=self.next_source,
+                               reason="崩溃")
             db.session.commit()
 
         # --- guarantees --------------------------------------------------------------------
@@ -395,14 +418,7 @@ def test_an_exception_between_postings_leaves_nothing(app, db, tree, member_of, 
     m = member_of(tree.member)
     ledger.deposit(None, m, 30, source_type="s", source_id=1, reason="")
     db.session.commit()
-    original = ledger._insert_postings
-
-    def failing(cur, rows):
-        original(cur, rows[:1])  # account caches updated and the first posting written
-        raise RuntimeError("power cut")
-
-    monkeypatch.setattr(ledger, "_insert_postings", failing)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError), crash_mid_write(2):
         ledger.redeem(None, m, 10, reason="x")
     db.session.commit()  # even a commit afterwards finds nothing to keep
     assert ledger_rows() == (1, 2)

@@ -120,9 +120,12 @@ def _key(prefix: str, idempotency_key: str | None) -> str:
 
 #: Any constant: the key of the PostgreSQL advisory lock that serialises appends to the chain.
 CHAIN_LOCK_KEY = 0x7462_6C65
-_PG_CHAIN = (f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY}); "
-             "SELECT id, hash FROM ledger_transactions ORDER BY id DESC LIMIT 1")
 _CHAIN_TIP = "SELECT id, hash FROM ledger_transactions ORDER BY id DESC LIMIT 1"
+#: PostgreSQL: a write's first round trip. Three statements sent as one (simple protocol): the
+#: savepoint, the chain lock, and the chain's tip, read by its own statement after the lock is
+#: granted, so under READ COMMITTED it sees what the previous holder committed.
+_PG_BEGIN_WRITE = (f"SAVEPOINT ledger_write; SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY}); "
+                   f"{_CHAIN_TIP}")
 _INSERT_TRANSACTION_SQL = (
     "INSERT INTO ledger_transactions (id, kind, created_at, actor_id, reason, source_type, "
     "source_id, idempotency_key, reverses_id, beneficiary_id, service_account_id, "
@@ -137,20 +140,32 @@ class _Cursor:
         connection = db.session.connection()  # begins the session's transaction if needed
         self.postgres = connection.dialect.name == "postgresql"
         self.dbapi = connection.dialect.dbapi
-        self.cursor = connection.connection.cursor()
+        self.raw = connection.connection.dbapi_connection
+        self.cursor = self.raw.cursor()
+        #: PostgreSQL: (id, hash) of the chain's last transaction, read under the chain lock.
+        self.tip: tuple[int, str] | None = None
+        #: The savepoint was released by the write's last round trip (PostgreSQL).
+        self.released = False
 
-    def execute(self, text: str, params=(), *, more: bool = False):
+    def execute(self, text: str, params=(), *, more: bool = False, client_side: bool = False):
         """Run a statement; errors come out as SQLAlchemy's (IntegrityError ...) as they would
         from ``session.execute``. ``more``: the text holds several statements (PostgreSQL),
-        the cursor is moved to the last one's result."""
+        the cursor is moved to the last one's result. ``client_side``: bind the parameters in
+        the client (PostgreSQL), which lets a statement with parameters share its round trip
+        with others."""
         sql = text.replace("?", "%s") if self.postgres else text
+        cursor = self.cursor
+        if client_side:
+            import psycopg
+
+            cursor = psycopg.ClientCursor(self.raw)
         try:
-            self.cursor.execute(sql, params) if params else self.cursor.execute(sql)
-            while more and self.cursor.nextset():
+            cursor.execute(sql, params) if params else cursor.execute(sql)
+            while more and cursor.nextset():
                 pass
         except self.dbapi.Error as e:
             raise DBAPIError.instance(sql, params, e, self.dbapi.Error) from e
-        return self.cursor
+        return cursor
 
     def time(self, value):
         """An aware datetime as the UTCDateTime column stores it (naive UTC; on SQLite the
@@ -192,6 +207,36 @@ def _apply_sql(n: int) -> str:
             f"UPDATE ledger_accounts SET balance_minutes = balance_minutes + CASE id {whens} "
             f"ELSE 0 END, service_minutes = service_minutes + CASE id {whens} ELSE 0 END "
             f"WHERE id IN ({', '.join(['?'] * n)}) RETURNING id, balance_minutes"))
+    return sql
+
+
+def _pg_write_sql(n_changes: int, n_postings: int) -> str:
+    """PostgreSQL: the account caches, the postings and the transaction row in one statement
+    (data-modifying CTEs, postings before the transaction row), then the savepoint's release,
+    in one round trip. The postings take
+    ``balance_after`` from the UPDATE's RETURNING; the balance CHECK on the accounts, the
+    postings' BEFORE INSERT trigger and the deferred zero-sum triggers apply as they do to
+    separate statements."""
+    key = ("pg_write", n_changes, n_postings)
+    sql = _sql_cache.get(key)
+    if sql is None:
+        whens = " ".join(["WHEN ? THEN ?"] * n_changes)
+        legs = ", ".join(["(?::integer, ?::integer)"] * n_postings)
+        sql = _sql_cache.setdefault(key, (
+            "WITH upd AS (UPDATE ledger_accounts SET balance_minutes = balance_minutes + "
+            f"CASE id {whens} ELSE 0 END, service_minutes = service_minutes + CASE id {whens} "
+            f"ELSE 0 END WHERE id IN ({', '.join(['?'] * n_changes)}) "
+            "RETURNING id, balance_minutes), "
+            "ins AS (INSERT INTO ledger_postings (transaction_id, account_id, amount, "
+            "balance_after) SELECT ?, v.acct, v.amount, upd.balance_minutes "
+            f"FROM (VALUES {legs}) AS v(acct, amount) JOIN upd ON upd.id = v.acct "
+            "RETURNING 1) "
+            + _INSERT_TRANSACTION_SQL.split(" VALUES ")[0]
+            + " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+            # Reading the postings' RETURNING makes them go in before the transaction row,
+            # whose presence their BEFORE INSERT trigger refuses (sibling CTEs run in no
+            # guaranteed order).
+            f"WHERE (SELECT count(*) FROM ins) = {n_postings}"))
     return sql
 
 
@@ -276,8 +321,9 @@ def _lock_chain(cur: _Cursor) -> tuple[int, str]:
     walks within a busy transaction. SQLite: writers already hold the database lock (BEGIN
     IMMEDIATE).
     """
-    row = (cur.execute(_PG_CHAIN, more=True) if cur.postgres
-           else cur.execute(_CHAIN_TIP)).fetchone()
+    if cur.postgres:
+        return cur.tip  # read with the lock by the savepoint's round trip (_savepoint)
+    row = cur.execute(_CHAIN_TIP).fetchone()
     return (int(row[0]), row[1]) if row else (0, GENESIS_HASH)
 
 
@@ -297,11 +343,9 @@ def _insert_postings(cur: _Cursor, rows: list[tuple[int, int, int, int]]) -> Non
     cur.execute(_insert_postings_sql(len(rows)), [x for row in rows for x in row])
 
 
-def _append(cur: _Cursor, *, kind: TxKind, legs: list[tuple[_Locked, int]], actor, reason: str,
-            key: str, source_type: str | None = None, source_id: int | None = None,
-            reverses_id: int | None = None, beneficiary_id: int | None = None,
-            service_account_id: int | None = None, service_minutes: int = 0) -> Transaction:
-    """Write one balanced transaction on locked accounts."""
+def _checked_legs(legs: list[tuple[_Locked, int]]) -> list[tuple[_Locked, int]]:
+    """The non-zero legs, which must balance, name each account once and overdraw none that
+    may not go below zero (balances as read under the locks)."""
     legs = [(acct, amount) for acct, amount in legs if amount != 0]
     if len(legs) < 2 or sum(amount for _, amount in legs) != 0:
         raise AssertionError(f"unbalanced ledger transaction: {legs}")
@@ -310,10 +354,17 @@ def _append(cur: _Cursor, *, kind: TxKind, legs: list[tuple[_Locked, int]], acto
     for acct, amount in legs:
         if not acct.allow_negative and acct.balance + amount < 0:
             raise InsufficientBalance()
+    return legs
 
-    last_id, prev_hash = _lock_chain(cur)
+
+def _row_values(tx_id: int, prev_hash: str, legs: list[tuple[_Locked, int]], *, kind: TxKind,
+                actor, reason: str, key: str, source_type: str | None = None,
+                source_id: int | None = None, reverses_id: int | None = None,
+                beneficiary_id: int | None = None, service_account_id: int | None = None,
+                service_minutes: int = 0) -> dict:
+    """The transaction row's values, its hash over them and the postings included."""
     values = {
-        "id": last_id + 1, "kind": str(kind), "created_at": clock.now(),
+        "id": tx_id, "kind": str(kind), "created_at": clock.now(),
         "actor_id": actor.id if actor is not None else None, "reason": reason,
         "source_type": source_type, "source_id": source_id, "idempotency_key": key,
         "reverses_id": reverses_id, "beneficiary_id": beneficiary_id,
@@ -322,20 +373,53 @@ def _append(cur: _Cursor, *, kind: TxKind, legs: list[tuple[_Locked, int]], acto
     }
     values["hash"] = transaction_hash(
         postings=[(acct.id, amount) for acct, amount in legs], **values)
+    return values
+
+
+def _row_params(cur: _Cursor, v: dict) -> tuple:
+    """The parameters of _INSERT_TRANSACTION_SQL."""
+    return (v["id"], v["kind"], cur.time(v["created_at"]), v["actor_id"], v["reason"],
+            v["source_type"], v["source_id"], v["idempotency_key"], v["reverses_id"],
+            v["beneficiary_id"], v["service_account_id"], v["service_minutes"], v["prev_hash"],
+            v["hash"])
+
+
+def _append(cur: _Cursor, *, kind: TxKind, legs: list[tuple[_Locked, int]], actor, reason: str,
+            key: str, source_type: str | None = None, source_id: int | None = None,
+            reverses_id: int | None = None, beneficiary_id: int | None = None,
+            service_account_id: int | None = None, service_minutes: int = 0) -> Transaction:
+    """Write one balanced transaction on locked accounts."""
+    legs = _checked_legs(legs)
+    last_id, prev_hash = _lock_chain(cur)
+    values = _row_values(last_id + 1, prev_hash, legs, kind=kind, actor=actor, reason=reason,
+                         key=key, source_type=source_type, source_id=source_id,
+                         reverses_id=reverses_id, beneficiary_id=beneficiary_id,
+                         service_account_id=service_account_id,
+                         service_minutes=service_minutes)
 
     changes = [(acct.id, amount, service_minutes if acct.id == service_account_id else 0)
                for acct, amount in legs]
     if service_minutes and service_account_id not in {acct.id for acct, _ in legs}:
         changes.append((service_account_id, 0, service_minutes))
+    if cur.postgres:
+        params = [x for acct, amount, _ in changes for x in (acct, amount)]
+        params += [x for acct, _, service in changes for x in (acct, service)]
+        params += [acct for acct, _, _ in changes]
+        params.append(values["id"])
+        params += [x for acct, amount in legs for x in (acct.id, amount)]
+        params += _row_params(cur, values)
+        cur.execute(_pg_write_sql(len(changes), len(legs)), params)
+        return _loaded_transaction(values)
     balances = _apply(cur, changes)
     _insert_postings(cur, [(values["id"], acct.id, amount, balances[acct.id])
                            for acct, amount in legs])
     # Last: on SQLite its insert trigger checks the postings' zero sum.
-    cur.execute(_INSERT_TRANSACTION_SQL, (
-        values["id"], values["kind"], cur.time(values["created_at"]), values["actor_id"],
-        reason, source_type, source_id, key, reverses_id, beneficiary_id, service_account_id,
-        service_minutes, prev_hash, values["hash"]))
-    # The row was just written from these values: hand back the object as if read from it.
+    cur.execute(_INSERT_TRANSACTION_SQL, _row_params(cur, values))
+    return _loaded_transaction(values)
+
+
+def _loaded_transaction(values: dict) -> Transaction:
+    """The row was just written from these values: the object as if read from it."""
     tx = Transaction.__mapper__.class_manager.new_instance()
     for name, value in values.items():
         set_committed_value(tx, name, value)
@@ -364,14 +448,22 @@ def _savepoint():
     """
     db.session.flush()
     cur = _Cursor()
-    cur.execute("SAVEPOINT ledger_write")
+    if cur.postgres:
+        # The chain lock comes first on PostgreSQL, with the savepoint in one round trip: it
+        # serialises every ledger writer, so the account locks taken after it never wait.
+        row = cur.execute(_PG_BEGIN_WRITE, more=True).fetchone()
+        cur.tip = (int(row[0]), row[1]) if row else (0, GENESIS_HASH)
+    else:
+        cur.execute("SAVEPOINT ledger_write")
     try:
         yield cur
     except BaseException:
-        cur.execute("ROLLBACK TO SAVEPOINT ledger_write")
-        cur.execute("RELEASE SAVEPOINT ledger_write")
+        if not cur.released:
+            cur.execute("ROLLBACK TO SAVEPOINT ledger_write")
+            cur.execute("RELEASE SAVEPOINT ledger_write")
         raise
-    cur.execute("RELEASE SAVEPOINT ledger_write")
+    if not cur.released:
+        cur.execute("RELEASE SAVEPOINT ledger_write")
 
 
 class _StoredMeanwhile(Exception):
