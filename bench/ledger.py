@@ -9,11 +9,12 @@ Usage::
 
 What it measures (all through the application's own functions):
 
-1. Deposits per second through ``operations.deposit`` for ``--deposits`` deposits (default
-   100,000), each a distinct service record, committed in batches of ``--batch`` (default 100:
-   staff verifying one session's attendance is one request); then a sample with one commit per
-   deposit (one request per deposit), whose rate on PostgreSQL is bounded by the WAL flush at
-   every commit.
+1. Deposits per second through the ledger's operations for ``--deposits`` deposits (default
+   100,000), each a distinct service record, ``--batch`` (default 100) to a request: a
+   community's staff verifying a session's attendance in bulk, which calls
+   ``operations.deposit_many``. Then ``--single`` deposits (default 2,000) through
+   ``operations.deposit`` one by one, 100 to a request and one to a request (the single
+   verification); on PostgreSQL the last is bounded by the WAL flush at every commit.
 2. The ledger is then filled to ``--postings`` postings (default 1,000,000) with bulk inserts that
    keep every invariant: the rows are built in Python (hash chain, running balances) and written
    with executemany (SQLite) or COPY (PostgreSQL) with the database's triggers in force; the
@@ -109,12 +110,15 @@ def seed_people(n_members: int):
     return district.id, [c.id for c in communities], [u.id for u in staff], member_ids
 
 
-def bench_deposits(n: int, batch: int, member_ids, staff_by_community, first_source: int):
-    """``n`` deposits through operations.deposit (by the member's community staff), committing
-    every ``batch``; returns deposits per second.
+def bench_deposits(n: int, batch: int, member_ids, staff_by_community, first_source: int,
+                   bulk: bool):
+    """``n`` deposits through the ledger's operations, committing every ``batch``; returns
+    (deposits per second, this process's CPU ms per deposit).
 
-    Each batch is what one request does: load its members (one query, like a staff page
-    verifying a session's attendance), deposit for each, commit.
+    Each batch is what one request does: a community's staff member verifying a session's
+    attendance. It loads its acting user and its members (one query each), deposits for each
+    member, and commits. ``bulk``: through ``operations.deposit_many`` (what the bulk
+    verification page calls), else ``operations.deposit`` once per member.
     """
     from sqlalchemy.orm import selectinload
 
@@ -124,22 +128,30 @@ def bench_deposits(n: int, batch: int, member_ids, staff_by_community, first_sou
     from timebank.members.models import Member
 
     rng = random.Random(SEED + first_source)
+    by_community: dict[int, list[int]] = {}
+    for member_id, community_id in db.session.execute(
+            sa.select(Member.id, Member.community_id).where(Member.id.in_(member_ids))):
+        by_community.setdefault(community_id, []).append(member_id)
+    communities = sorted(by_community)
     started, cpu = time.perf_counter(), time.process_time()
-    for offset in range(0, n, batch):
-        ids = [member_ids[k % len(member_ids)] for k in range(offset, min(n, offset + batch))]
+    for number, offset in enumerate(range(0, n, batch)):
+        community_id = communities[number % len(communities)]
+        pool = by_community[community_id]
+        ids = [pool[k % len(pool)] for k in range(offset, min(n, offset + batch))]
+        actor = db.session.get(User, staff_by_community[community_id])
         members = {m.id: m for m in db.session.execute(
             sa.select(Member).where(Member.id.in_(set(ids)))
             .options(selectinload(Member.community))).scalars()}
-        staff: dict[int, User] = {}
-        for k, member_id in enumerate(ids, start=offset):
-            member = members[member_id]
-            actor = staff.get(member.community_id)
-            if actor is None:
-                actor = staff[member.community_id] = db.session.get(
-                    User, staff_by_community[member.community_id])
-            operations.deposit(actor, member, rng.randint(30, 240),
-                               source_type="bench", source_id=first_source + k,
-                               reason="基准测试")
+        if bulk:
+            operations.deposit_many(actor, [
+                operations.DepositItem(members[member_id], rng.randint(30, 240), "bench",
+                                       first_source + k, "基准测试")
+                for k, member_id in enumerate(ids, start=offset)])
+        else:
+            for k, member_id in enumerate(ids, start=offset):
+                operations.deposit(actor, members[member_id], rng.randint(30, 240),
+                                   source_type="bench", source_id=first_source + k,
+                                   reason="基准测试")
         db.session.commit()
     return n / (time.perf_counter() - started), (time.process_time() - cpu) / n * 1000
 
@@ -298,12 +310,19 @@ def main() -> int:
             f"{time.perf_counter() - started:.1f} s")
 
         staff = dict(zip(communities, staff_ids))
-        rate, cpu = bench_deposits(args.deposits, args.batch, member_ids, staff, first_source=1)
-        log(f"deposits (operations.deposit, commit every {args.batch}): "
+        rate, cpu = bench_deposits(args.deposits, args.batch, member_ids, staff,
+                                   first_source=1, bulk=True)
+        log(f"deposits (operations.deposit_many, {args.batch} a request): "
             f"{args.deposits:,} deposits, {rate:,.0f} deposits/s "
             f"[target >= {TARGETS['deposits_per_s']:,}]; this process's CPU {cpu:.2f} ms each")
-        rate, cpu = bench_deposits(args.single, 1, member_ids, staff, first_source=10_000_000)
-        log(f"deposits (operations.deposit, one commit per deposit): {args.single:,} deposits, "
+        rate, cpu = bench_deposits(args.single, args.batch, member_ids, staff,
+                                   first_source=10_000_000, bulk=False)
+        log(f"deposits (operations.deposit one by one, {args.batch} a request): "
+            f"{args.single:,} deposits, {rate:,.0f} deposits/s; "
+            f"this process's CPU {cpu:.2f} ms each")
+        rate, cpu = bench_deposits(args.single, 1, member_ids, staff,
+                                   first_source=20_000_000, bulk=False)
+        log(f"deposits (operations.deposit, one request each): {args.single:,} deposits, "
             f"{rate:,.0f} deposits/s; this process's CPU {cpu:.2f} ms each")
 
         fill = fill_postings(args.postings, district_id, member_ids)

@@ -191,3 +191,27 @@ def test_concurrent_redemptions_with_one_key_make_one(app, db, tree, member_of):
     db.session.rollback()
     assert queries.member_figures(member_id).balance_minutes == 10
     assert queries.verify() == []
+
+
+def test_concurrent_deposit_batches_deposit_each_source_once(app, db, tree, member_of):
+    """Overlapping bulk verifications (two staff, double clicks) interleaved with single
+    deposits: every source is credited once and the chain stays whole."""
+    ids = [member_of(tree.member).id, member_of(tree.member3).id]
+
+    def work(i):
+        members = [_member(db, ids[0]), _member(db, ids[1])]
+        if i % 3 == 2:
+            return [ledger.deposit(None, members[i % 2], 10, source_type="service_record",
+                                   source_id=i % 5, reason="").id]
+        items = [ledger.DepositItem(members[k % 2], 10, "service_record", k)
+                 for k in range(i % 4, i % 4 + 6)]
+        return [t.id for t in ledger.deposit_many(None, items)]
+
+    results, codes = _run_parallel(app, WORKERS, work)
+    assert codes == [] and len(results) == WORKERS
+    db.session.rollback()
+    sources = db.session.execute(select(Transaction.source_id)).scalars().all()
+    assert sorted(sources) == sorted(set(sources))
+    assert queries.member_figures(ids[0]).service_minutes + queries.member_figures(
+        ids[1]).service_minutes == 10 * len(sources)
+    assert queries.verify() == []

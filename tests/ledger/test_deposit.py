@@ -194,3 +194,69 @@ def test_service_minutes_by_period(db, tree, member_of):
     assert queries.service_minutes(start=jan, end=feb) == {m.id: 60, m3.id: 30}
     assert queries.service_minutes([m.id], start=feb) == {m.id: -40}
     assert queries.service_minutes([tree.member.id + 999]) == {tree.member.id + 999: 0}
+
+
+# --- deposit_many -------------------------------------------------------------------------------
+
+def test_deposit_many_matches_deposits_one_by_one(db, tree, member_of, ledger_rows, set_rules):
+    set_rules(storage_cap_minutes=100)
+    a, b = member_of(tree.member), member_of(tree.member3)
+    before = ledger.deposit(tree.staff, a, 30, source_type="service_record", source_id=1,
+                            reason="")
+    db.session.commit()
+    items = [ledger.DepositItem(a, 50, "service_record", 2, "助老"),
+             ledger.DepositItem(b, 40, "service_record", 3),
+             ledger.DepositItem(a, 60, "service_record", 4),  # over the cap: 20 to a, 40 pool
+             ledger.DepositItem(a, 30, "service_record", 1),  # deposited before
+             ledger.DepositItem(b, 40, "service_record", 3)]  # twice in the batch
+    txs = ledger.deposit_many(tree.district_admin, items)
+    db.session.commit()
+    assert txs[3].id == before.id and txs[4].id == txs[1].id
+    assert len({t.id for t in txs}) == 4
+    assert [t.id for t in txs[:3]] == [before.id + 1, before.id + 2, before.id + 3]
+    assert queries.member_figures(a) == queries.Figures(100, 140)
+    assert queries.member_figures(b) == queries.Figures(40, 40)
+    assert _balance(db, AccountKind.POOL, tree.C1) == 40
+    assert _balance(db, AccountKind.ISSUANCE, tree.D) == -180
+    assert ledger_rows() == (4, 9)
+    assert queries.verify() == []  # chain, sums, caches and running balances all hold
+    # Again: nothing new.
+    again = ledger.deposit_many(tree.district_admin, items)
+    db.session.commit()
+    assert [t.id for t in again] == [t.id for t in txs] and ledger_rows() == (4, 9)
+
+
+def test_deposit_many_refuses_members_and_bad_items_writing_nothing(db, tree, member_of,
+                                                                   ledger_rows):
+    m = member_of(tree.member)
+    with pytest.raises(Forbidden):
+        ledger.deposit_many(tree.member, [ledger.DepositItem(m, 30, "service_record", 1)])
+    with pytest.raises(InvalidAmount):
+        ledger.deposit_many(tree.staff, [ledger.DepositItem(m, 30, "service_record", 1),
+                                         ledger.DepositItem(m, 0, "service_record", 2)])
+    with pytest.raises(Invalid):
+        ledger.deposit_many(tree.staff, [ledger.DepositItem(m, 30, "a:b", 1)])
+    db.session.commit()
+    assert ledger_rows() == (0, 0)
+    assert ledger.deposit_many(tree.staff, []) == []
+
+
+def test_deposit_many_failing_midway_leaves_nothing(db, tree, member_of, ledger_rows,
+                                                    monkeypatch):
+    m = member_of(tree.member)
+    ledger.deposit(None, m, 30, source_type="s", source_id=1, reason="")
+    db.session.commit()
+    original = ledger._write_many
+
+    def failing(*args):
+        original(*args)  # caches, postings and rows all written, the savepoint still open
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(ledger, "_write_many", failing)
+    with pytest.raises(RuntimeError):
+        ledger.deposit_many(None, [ledger.DepositItem(m, 10, "s", 2),
+                                   ledger.DepositItem(m, 20, "s", 3)])
+    db.session.commit()
+    assert ledger_rows() == (1, 2)
+    assert queries.member_figures(m) == queries.Figures(30, 30)
+    assert queries.verify() == []

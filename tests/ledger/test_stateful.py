@@ -220,6 +220,37 @@ def make_machine(db):
         def deposit_more(self, actor, member, minutes):
             self._deposit(actor, member, minutes, False, False)
 
+        @rule(items=st.lists(st.tuples(st.integers(0, 3), st.integers(1, 200), st.booleans(),
+                                       st.booleans()), min_size=1, max_size=6))
+        def deposit_batch(self, items):
+            """deposit_many: the same outcome as the deposits one by one, in order; a source
+            deposited before (or earlier in the batch) gives its transaction back."""
+            batch, sources = [], []
+            for member, minutes, retry, group in items:
+                if retry and (self.sources or sources):
+                    known = sorted({*self.sources, *sources})
+                    source = known[minutes % len(known)]
+                else:
+                    source = self.next_source
+                    self.next_source += 1
+                sources.append(source)
+                batch.append(ledger.DepositItem(self._member(self.member_ids[member]), minutes,
+                                                "model", source, "批量", group))
+            results = self._outcome(None, lambda: ledger.deposit_many(None, batch))
+            assert len(results) == len(batch)
+            for (member, minutes, _, group), source, result in zip(items, sources, results):
+                if source in self.sources:
+                    assert result.id == self.sources[source]
+                    continue
+                m = self.member_ids[member]
+                if group and self.donate_only:
+                    credit = {("pool", self._community(m)): minutes}
+                else:
+                    credit = self._split(("member", m), minutes, ("pool", self._community(m)))
+                legs = {("issuance", self.district): -minutes, **credit}
+                self._apply(ModelTx(result.id, "deposit", legs, (m, minutes)))
+                self.sources[source] = result.id
+
         def _has_balance(self) -> bool:
             return any(self._bal(("member", m)) > 0 for m in self.member_ids)
 

@@ -940,17 +940,7 @@ def verify(actor, record: ServiceRecord, acknowledge_flags: bool = False) -> boo
         raise Invalid(_l("This record's verification was withdrawn; it cannot be verified again."))
     if record.flags and not acknowledge_flags:
         raise NeedsReview()
-    now = clock.now()
-    # The status change is conditional: of two parallel verifications one changes the row and
-    # deposits; the other changes nothing. The ledger is idempotent per source as well.
-    won = db.session.execute(
-        update(ServiceRecord).where(ServiceRecord.id == record.id,
-                                    ServiceRecord.status == RecordStatus.PENDING.value)
-        .values(status=RecordStatus.VERIFIED.value, reviewed_at=now,
-                reviewed_by_id=actor.id if actor else None)
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.expire(record)
-    if not won:
+    if not _mark_verified(actor, record):
         return False
     if record.minutes > 0:
         from timebank.ledger import operations as ledger
@@ -964,6 +954,19 @@ def verify(actor, record: ServiceRecord, acknowledge_flags: bool = False) -> boo
     return True
 
 
+def _mark_verified(actor, record: ServiceRecord) -> bool:
+    """pending -> verified, conditionally: of two parallel verifications one changes the row
+    (and deposits); the other changes nothing. The ledger is idempotent per source as well."""
+    won = db.session.execute(
+        update(ServiceRecord).where(ServiceRecord.id == record.id,
+                                    ServiceRecord.status == RecordStatus.PENDING.value)
+        .values(status=RecordStatus.VERIFIED.value, reviewed_at=clock.now(),
+                reviewed_by_id=actor.id if actor else None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.expire(record)
+    return bool(won)
+
+
 @dataclasses.dataclass
 class BulkOutcome:
     verified: int = 0
@@ -973,17 +976,33 @@ class BulkOutcome:
 
 def verify_many(actor, records: Iterable[ServiceRecord]) -> BulkOutcome:
     """Verify the unflagged pending records among ``records``; flagged ones are left for a
-    one-by-one review (never verified in bulk)."""
+    one-by-one review (never verified in bulk). The deposits go to the ledger together
+    (``ledger.deposit_many``): a session's whole attendance in a few statements."""
+    from timebank.ledger import operations as ledger
+
     out = BulkOutcome()
+    won: list[ServiceRecord] = []
     for record in records:
+        _check(actor is None or record.can_review(actor))
         if record.status != RecordStatus.PENDING:
             out.skipped += 1
         elif record.flags:
             out.flagged += 1
-        elif verify(actor, record):
-            out.verified += 1
+        elif _mark_verified(actor, record):
+            won.append(record)
         else:
             out.skipped += 1
+    paid = [r for r in won if r.minutes > 0]
+    txs = ledger.deposit_many(actor, [
+        ledger.DepositItem(r.member, r.minutes, "service_record", r.id, _deposit_reason(r))
+        for r in paid])
+    for record, tx in zip(paid, txs):
+        record.transaction_id = tx.id
+    db.session.flush()
+    for record in won:
+        audit.record(actor, "service_record.verify", "service_record", record.id,
+                     minutes=record.minutes, flags=[])
+    out.verified = len(won)
     return out
 
 
