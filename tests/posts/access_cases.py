@@ -95,6 +95,10 @@ SCOPED = {
     "posts.close": lambda t: [("POST", f"/posts/manage/{_post(t)}/close", "staff", 404)],
     "posts.cancel": lambda t: [("POST", f"/posts/manage/{_post(t)}/cancel", "staff", 404),
                                ("POST", f"/posts/manage/{_post(t)}/cancel", "member3", 404)],
+    "posts.add_sessions": lambda t: [
+        ("POST", f"/posts/manage/{_post(t)}/sessions", "staff", 404),
+        ("POST", f"/posts/manage/{_post(t)}/sessions", "member3", 404),
+        ("POST", f"/posts/manage/{_post(t)}/sessions", "street_admin", 404)],
     "posts.add_kind": lambda t: [("POST", "/posts/manage/kinds", "member", 403)],
     "posts.manage_session": lambda t: [
         ("GET", f"/posts/manage/sessions/{_session(t)}", "staff", 404),
@@ -105,6 +109,10 @@ SCOPED = {
         ("POST", f"/posts/manage/sessions/{_session(t)}/attendance", "staff", 404)],
     "posts.cancel_session": lambda t: [
         ("POST", f"/posts/manage/sessions/{_session(t)}/cancel", "staff", 404)],
+    "posts.move_session": lambda t: [
+        ("POST", f"/posts/manage/sessions/{_session(t)}/move", "staff", 404),
+        ("POST", f"/posts/manage/sessions/{_session(t)}/move", "member3", 404),
+        ("POST", f"/posts/manage/sessions/{_session(t)}/move", "member", 404)],
     "posts.records": lambda t: [("GET", "/posts/manage/records", "member", 403)],
     "posts.verify_record": lambda t: [
         ("POST", f"/posts/manage/records/{_record(t)}/verify", "staff", 404),

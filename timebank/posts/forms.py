@@ -11,6 +11,8 @@ WEEKDAYS = [(0, _l("Mon")), (1, _l("Tue")), (2, _l("Wed")), (3, _l("Thu")), (4, 
             (5, _l("Sat")), (6, _l("Sun"))]
 
 _required = _l("This field is required.")
+_DATES_HELP = _l("One date per line, e.g. 2026-12-05; add times to a line to differ from the "
+                 "times above: 2026-12-12 14:00-16:00.")
 
 
 class PostForm(FlaskForm):
@@ -38,14 +40,26 @@ class PostForm(FlaskForm):
                       default="dates", validators=[InputRequired(message=_required)])
     start_time = TimeField(_l("Starts at"), validators=[InputRequired(message=_required)])
     end_time = TimeField(_l("Ends at"), validators=[InputRequired(message=_required)])
-    dates = TextAreaField(
-        _l("Dates"), validators=[Optional()],
-        description=_l("One date per line, e.g. 2026-12-05; add times to a line to differ from "
-                       "the times above: 2026-12-12 14:00-16:00."))
+    dates = TextAreaField(_l("Dates"), validators=[Optional()], description=_DATES_HELP)
     first_day = DateField(_l("First day"), validators=[Optional()])
     last_day = DateField(_l("Last day"), validators=[Optional()])
     weekdays = SelectMultipleField(_l("Weekdays"), coerce=int, choices=WEEKDAYS,
                                    validators=[Optional()])
+
+
+class AddSessionsForm(FlaskForm):
+    """One-off sessions added to a published post."""
+
+    dates = TextAreaField(_l("Dates"), validators=[DataRequired(message=_required)],
+                          description=_DATES_HELP)
+    start_time = TimeField(_l("Starts at"), validators=[InputRequired(message=_required)])
+    end_time = TimeField(_l("Ends at"), validators=[InputRequired(message=_required)])
+
+
+class MoveSessionForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[InputRequired(message=_required)])
+    start_time = TimeField(_l("Starts at"), validators=[InputRequired(message=_required)])
+    end_time = TimeField(_l("Ends at"), validators=[InputRequired(message=_required)])
 
 
 class KindForm(FlaskForm):

@@ -33,7 +33,7 @@ from timebank.posts.errors import (AlreadyClaimed, DeadlinePassed, MonthlyLimitR
 from timebank.posts.models import (Attendance, Claim, ClaimStatus, Flag, Post, PostCategory,
                                    PostKind, PostSession, PostStatus, RecordSource, RecordStatus,
                                    ServiceRecord, WaitlistEntry, WaitStatus, post_skills)
-from timebank.posts.schedule import Schedule, ScheduleError, expand
+from timebank.posts.schedule import MAX_SESSIONS, Schedule, ScheduleError, expand
 
 #: Check-in opens this long before a session starts.
 CHECKIN_OPENS = dt.timedelta(hours=2)
@@ -219,6 +219,12 @@ def skill_ids_of(post: Post) -> list[int]:
         post_skills.c.post_id == post.id)).scalars())
 
 
+def _session_credit(post: Post, start: dt.datetime, end: dt.datetime) -> int:
+    """Minutes a session credits: its length, or the post's fixed credit when that is less."""
+    length = int((end - start).total_seconds() // 60)
+    return length if post.minutes_credit is None else min(post.minutes_credit, length)
+
+
 def _build_sessions(post: Post, schedule: Schedule) -> None:
     times = _session_times(schedule)
     now = clock.now()
@@ -229,10 +235,9 @@ def _build_sessions(post: Post, schedule: Schedule) -> None:
         db.session.delete(s)
     db.session.flush()
     for start, end in times:
-        length = int((end - start).total_seconds() // 60)
-        credit = length if post.minutes_credit is None else min(post.minutes_credit, length)
         db.session.add(PostSession(post=post, post_id=post.id, starts_at=start, ends_at=end,
-                                   capacity=post.capacity, claimed=0, minutes_credit=credit,
+                                   capacity=post.capacity, claimed=0,
+                                   minutes_credit=_session_credit(post, start, end),
                                    cancelled=False))
     post.schedule = schedule.as_dict()
     db.session.flush()
@@ -403,6 +408,105 @@ def cancel_session(actor, session: PostSession, reason: str = "") -> int:
                          f"session-cancelled:{session.id}")
     audit.record(actor, "post_session.cancel", "post_session", session.id, claims=n)
     return n
+
+
+def _live_starts(post: Post, other_than: PostSession | None = None) -> list[dt.datetime]:
+    """Start times of the post's sessions that are not cancelled."""
+    query = select(PostSession.starts_at).where(PostSession.post_id == post.id,
+                                                PostSession.cancelled.is_(False))
+    if other_than is not None:
+        query = query.where(PostSession.id != other_than.id)
+    return list(db.session.execute(query).scalars())
+
+
+def add_sessions(actor, post: Post, dates_text: str, start_time: dt.time,
+                 end_time: dt.time) -> list[PostSession]:
+    """Add one-off sessions to a published post, given as on the post form (one date per line,
+    optionally with its own times). They take the post's capacity and credit and can be claimed
+    at once. A draft changes its sessions on the edit form instead."""
+    _check(_manages(actor, post))
+    if post.status != PostStatus.PUBLISHED:
+        raise Invalid(_l("Sessions can be added only to a post open for claims; a draft's "
+                         "sessions are changed on its edit form."))
+    times = _session_times(Schedule("dates", start_time, end_time, dates_text=dates_text))
+    if any(start <= clock.now() for start, _end in times):
+        raise Invalid(_l("Sessions must be in the future."), field="dates")
+    live = _live_starts(post)
+    starts = [start for start, _end in times]
+    taken = sorted({s for s in starts if s in live or starts.count(s) > 1})
+    if taken:
+        raise Invalid(_l("Two sessions of the post would start at %(when)s.",
+                         when=_local(taken[0])), field="dates")
+    if len(live) + len(times) > MAX_SESSIONS:
+        raise Invalid(_l("At most %(n)d sessions per post.", n=MAX_SESSIONS), field="dates")
+    added = [PostSession(post_id=post.id, starts_at=start, ends_at=end, capacity=post.capacity,
+                         claimed=0, minutes_credit=_session_credit(post, start, end),
+                         cancelled=False) for start, end in times]
+    db.session.add_all(added)
+    db.session.flush()
+    db.session.expire(post, ["sessions"])
+    audit.record(actor, "post.add_sessions", "post", post.id,
+                 sessions=[s.id for s in added], starts=[_local(s) for s in starts])
+    return added
+
+
+def move_session(actor, session: PostSession, starts_at: dt.datetime,
+                 ends_at: dt.datetime) -> int:
+    """Give a future session of a published post a new time. Claims and the waiting list stay;
+    every claimant is told the new time and that they may withdraw. The credit follows the
+    post's rule for the new length. Returns the number of claimants told."""
+    post = session.post
+    _check(_manages(actor, post))
+    if post.status != PostStatus.PUBLISHED:
+        raise Invalid(_l("Only sessions of a post open for claims can be moved; a draft's "
+                         "sessions are changed on its edit form."))
+    if session.cancelled:
+        raise Invalid(_l("A cancelled session cannot be moved."))
+    now = clock.now()
+    if session.has_started(now):
+        raise Invalid(_l("A session that has started cannot be moved."))
+    if ends_at <= starts_at:
+        raise Invalid(_l("The end must be after the start."), field="end_time")
+    if ends_at - starts_at > dt.timedelta(minutes=MAX_CREDIT_MINUTES):
+        raise Invalid(_l("A session lasts at most 24 hours."), field="end_time")
+    if starts_at <= now:
+        raise Invalid(_l("Sessions must be in the future."), field="day")
+    if starts_at == session.starts_at and ends_at == session.ends_at:
+        raise Invalid(_l("The session already has this time."), field="day")
+    if starts_at in _live_starts(post, other_than=session):
+        raise Invalid(_l("Two sessions of the post would start at %(when)s.",
+                         when=_local(starts_at)), field="day")
+    # Check-in opens before the start: a member who has checked in was there at the old time.
+    if db.session.execute(select(Claim.id).where(
+            Claim.session_id == session.id, Claim.status == ClaimStatus.ACTIVE.value,
+            Claim.checked_in_at.is_not(None)).limit(1)).first():
+        raise Invalid(_l("Members have already checked in to this session; it cannot be moved."))
+    old_start, old_end = session.starts_at, session.ends_at
+    session.starts_at, session.ends_at = starts_at, ends_at
+    session.minutes_credit = _session_credit(post, starts_at, ends_at)
+    # The session row is written before the claimants are read (as when cancelling): a claim in
+    # flight holds that row, so it has committed by the time we read and is told as well.
+    db.session.flush()
+    from timebank.members.models import Member
+
+    claimants = db.session.execute(
+        select(Member.id, Member.user_id).join(Claim, Claim.member_id == Member.id)
+        .where(Claim.session_id == session.id, Claim.status == ClaimStatus.ACTIVE.value)).all()
+    with force_locale("zh_CN"):
+        subject = _("New time: %(title)s", title=post.title)
+        body = _("The community has moved the session of %(old)s to %(new)s. Your claim stands; "
+                 "if the new time does not suit you, you can withdraw it under My claims.",
+                 old=_local(old_start),
+                 new=f"{_local(starts_at)}-{clock.to_local(ends_at):%H:%M}")
+    # The key holds the new time and the moment of the move: each move is told, even one back
+    # to an earlier time.
+    key = f"session-moved:{session.id}:{int(starts_at.timestamp())}:{int(now.timestamp())}"
+    for member_id, user_id in claimants:
+        _notify(user_id, subject, body, path_for("posts.my_claims"), f"{key}:{member_id}")
+    audit.record(actor, "post_session.move", "post_session", session.id,
+                 old=[_local(old_start), _local(old_end)],
+                 new=[_local(starts_at), _local(ends_at)], claims=len(claimants))
+    return len(claimants)
 
 
 # --- claims ------------------------------------------------------------------------------------

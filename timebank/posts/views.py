@@ -8,14 +8,15 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from timebank.core import clock, nav
 from timebank.core.access import get_or_404, is_safe_redirect, require
 from timebank.core.errors import DomainError
 from timebank.extensions import db
 from timebank.posts import exports, limits, operations, qr, queries
-from timebank.posts.forms import (CancelForm, CheckinForm, KindForm, PostForm, RejectForm,
-                                  ReportForm)
+from timebank.posts.forms import (AddSessionsForm, CancelForm, CheckinForm, KindForm,
+                                  MoveSessionForm, PostForm, RejectForm, ReportForm)
 from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSession, PostStatus,
                                    RecordStatus, ServiceRecord, WaitlistEntry)
 from timebank.posts.schedule import Schedule
@@ -362,7 +363,7 @@ def _post_data(form: PostForm) -> operations.PostData:
         open_to_all=form.open_to_all.data, schedule=_schedule_from(form))
 
 
-def _form_error(form: PostForm, e: DomainError) -> None:
+def _form_error(form: FlaskForm, e: DomainError) -> None:
     db.session.rollback()
     field = getattr(form, e.details.get("field", ""), None)
     if field is None or not hasattr(field, "errors"):
@@ -419,11 +420,16 @@ def _fill_form(form: PostForm, post: Post) -> None:
     form.weekdays.data = sched.get("weekdays", [])
 
 
-def _fill_schedule(form: PostForm, post: Post) -> None:
+def _usual_times(post: Post) -> tuple[dt.time, dt.time]:
+    """The times the post's sessions were given with (a line of dates may differ)."""
     sched = post.schedule or {}
-    form.mode.data = sched.get("mode", "dates")
-    form.start_time.data = dt.time.fromisoformat(sched.get("start_time", "09:00"))
-    form.end_time.data = dt.time.fromisoformat(sched.get("end_time", "11:00"))
+    return (dt.time.fromisoformat(sched.get("start_time", "09:00")),
+            dt.time.fromisoformat(sched.get("end_time", "11:00")))
+
+
+def _fill_schedule(form: PostForm, post: Post) -> None:
+    form.mode.data = (post.schedule or {}).get("mode", "dates")
+    form.start_time.data, form.end_time.data = _usual_times(post)
 
 
 @bp.route(f"/manage/<{ID}:post_id>/edit", methods=["GET", "POST"])
@@ -453,13 +459,36 @@ def edit_post(post_id: int):
         400 if request.method == "POST" else 200)
 
 
+def _post_page(post: Post, add_form: AddSessionsForm | None = None) -> str:
+    if add_form is None:
+        start, end = _usual_times(post)
+        add_form = AddSessionsForm(formdata=None, start_time=start, end_time=end)
+    return render_template("posts/manage_post.html", post=post,
+                           sessions=queries.session_list(post), skills=_skill_names(post),
+                           cancel_form=CancelForm(), add_form=add_form, now=clock.now())
+
+
 @bp.route(f"/manage/<{ID}:post_id>")
 def manage_post(post_id: int):
+    return _post_page(_managed_post(post_id))
+
+
+@bp.route(f"/manage/<{ID}:post_id>/sessions", methods=["POST"])
+def add_sessions(post_id: int):
     post = _managed_post(post_id)
-    sessions = queries.session_list(post)
-    return render_template("posts/manage_post.html", post=post, sessions=sessions,
-                           skills=_skill_names(post), cancel_form=CancelForm(),
-                           now=clock.now())
+    form = AddSessionsForm()
+    if form.validate_on_submit():
+        try:
+            added = operations.add_sessions(current_user, post, form.dates.data,
+                                            form.start_time.data, form.end_time.data)
+        except DomainError as e:
+            _form_error(form, e)
+        else:
+            db.session.commit()
+            flash(_("%(n)d session(s) added; members can claim them now.", n=len(added)),
+                  "success")
+            return redirect(url_for("posts.manage_post", post_id=post.id))
+    return _post_page(post, form), 400
 
 
 def _state_change(post_id: int, action, done_message: str):
@@ -529,16 +558,42 @@ def add_kind():
 # --- staff: sessions and attendance ------------------------------------------------------------
 
 
-@bp.route(f"/manage/sessions/<{ID}:session_id>")
-def manage_session(session_id: int):
-    session = _managed_session(session_id)
+def _session_page(session: PostSession, move_form: MoveSessionForm | None = None) -> str:
+    if move_form is None:
+        start, end = clock.to_local(session.starts_at), clock.to_local(session.ends_at)
+        move_form = MoveSessionForm(formdata=None, day=start.date(), start_time=start.time(),
+                                    end_time=end.time())
     claims = queries.session_claims(session)
     url = qr.checkin_url(session)
     return render_template(
         "posts/session.html", session=session, post=session.post, claims=claims,
         records=queries.records_by_claim([c.id for c in claims]),
         waiting=queries.session_waitlist(session), checkin_url=url, qr_svg=qr.svg(url),
-        started=session.has_started(), cancel_form=CancelForm())
+        started=session.has_started(), cancel_form=CancelForm(), move_form=move_form)
+
+
+@bp.route(f"/manage/sessions/<{ID}:session_id>")
+def manage_session(session_id: int):
+    return _session_page(_managed_session(session_id))
+
+
+@bp.route(f"/manage/sessions/<{ID}:session_id>/move", methods=["POST"])
+def move_session(session_id: int):
+    session = _managed_session(session_id)
+    form = MoveSessionForm()
+    if form.validate_on_submit():
+        try:
+            told = operations.move_session(
+                current_user, session, clock.local_datetime(form.day.data, form.start_time.data),
+                clock.local_datetime(form.day.data, form.end_time.data))
+        except DomainError as e:
+            _form_error(form, e)
+        else:
+            db.session.commit()
+            flash(_("Session moved; %(n)d claimant(s) have been told the new time.", n=told),
+                  "success")
+            return redirect(url_for("posts.manage_session", session_id=session.id))
+    return _session_page(session, form), 400
 
 
 @bp.route(f"/manage/sessions/<{ID}:session_id>/qr.svg")
