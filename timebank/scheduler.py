@@ -94,6 +94,12 @@ class JobSkipped(Exception):
     """Raised by a job body that has nothing to do for the period (recorded as "skipped")."""
 
 
+class JobFailed(Exception):
+    """Raised by a job body that did its work and found a failure to report (the nightly ledger
+    check finding problems): the run is recorded as "failed" with this message, and what the
+    job wrote (its alerts) is committed, not rolled back as after an unexpected error."""
+
+
 def get_job(job_id: str) -> Job | None:
     return next((j for j in JOBS if j.id == job_id), None)
 
@@ -190,6 +196,10 @@ def execute(job: Job, scheduled_for: dt.datetime, origin: str = "schedule",
         operations.finish_run(run_id, "skipped", summary=str(e))
         db.session.commit()
         outcome = Outcome(job.id, scheduled_for, "skipped", str(e), run_id)
+    except JobFailed as e:
+        operations.finish_run(run_id, "failed", error=str(e))
+        db.session.commit()
+        outcome = Outcome(job.id, scheduled_for, "failed", str(e), run_id)
     except Exception as e:
         log.exception("job %s for %s failed", job.id, scheduled_for.isoformat())
         db.session.rollback()

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from timebank.ledger import operations as ledger
 from timebank.ledger import queries, tasks
+from timebank.scheduler import JobFailed
 
 
 @pytest.fixture
@@ -170,10 +171,37 @@ def test_nightly_job_alerts_district_admins_once_a_day(db, ledger_data, tree):
     db.session.execute(text("UPDATE ledger_accounts SET balance_minutes = balance_minutes + 5 "
                             "WHERE kind = 'pool' OR member_id IS NOT NULL"))
     db.session.commit()
-    summary = tasks.verify_ledger()
-    assert "FAILED" in summary and "1 district admins alerted" in summary
-    tasks.verify_ledger()
+    with pytest.raises(JobFailed) as failed:
+        tasks.verify_ledger()
+    assert "FAILED" in str(failed.value) and "1 district admins alerted" in str(failed.value)
+    with pytest.raises(JobFailed):
+        tasks.verify_ledger()
     db.session.commit()
     messages = db.session.execute(select(Message)).scalars().all()
     assert [m.recipient_id for m in messages] == [tree.district_admin.id]
     assert "balance_mismatch" in messages[0].body
+
+
+def test_nightly_run_is_recorded_failed_and_keeps_its_alerts(db, ledger_data, tree):
+    """Through the scheduler: the run's outcome is "failed" (not "ok" with FAILED in the
+    summary) and the district admins' alert is committed with it."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from timebank import scheduler
+    from timebank.core import clock
+    from timebank.inbox.models import Message
+    from timebank.jobs.models import JobRun
+
+    db.session.execute(text("UPDATE ledger_accounts SET balance_minutes = balance_minutes + 5 "
+                            "WHERE kind = 'pool' OR member_id IS NOT NULL"))
+    db.session.commit()
+    job = scheduler.get_job("ledger.verify")
+    outcome = scheduler.execute(job, clock.now().replace(microsecond=0) - dt.timedelta(hours=1))
+    assert outcome.outcome == "failed" and "FAILED" in outcome.summary
+    db.session.rollback()
+    run = db.session.execute(select(JobRun)).scalar_one()
+    assert run.outcome == "failed" and "district admins alerted" in run.error
+    assert db.session.execute(select(Message.recipient_id)).scalars().all() == [
+        tree.district_admin.id]

@@ -139,3 +139,16 @@ def test_organiser_actions_need_the_organiser(db, client, make_client, tree, ser
     assert client.get(f"/recognition/awards/{award_list.id}").status_code == 200
     assert client.post(f"/recognition/awards/{award_list.id}/freeze").status_code == 403
     assert client.post(f"/recognition/awards/{award_list.id}/delete").status_code == 403
+
+
+def test_member_page_shows_the_star_level(db, client, tree, served):
+    """The members package's member page carries the recognition star badge."""
+    m = member_of(db, tree.member)
+    client.login(tree.district_admin)
+    client.post("/recognition/stars", data={"thresholds": "5, 10, 20"})
+    client.login(tree.staff)
+    page = client.get(f"/members/{m.id}").text
+    assert "star-level" in page and "★★" in page and "★★★" not in page  # 10 hours
+    other = member_of(db, tree.member3)
+    client.login(tree.staff3)
+    assert "star-level" not in client.get(f"/members/{other.id}").text  # 2 hours: no star

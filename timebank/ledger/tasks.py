@@ -17,7 +17,8 @@ def verify_ledger() -> str:
     """Nightly: run ``verify``; on failure alert every district admin once per day.
 
     Idempotent: a second run on the same day sends nothing new (the inbox dedup key names the
-    day and the recipient). Flushes only; the scheduler commits with the run's outcome.
+    day and the recipient). Flushes only; the scheduler commits with the run's outcome, which
+    is "failed" when problems were found (raised as JobFailed, so the alerts are kept).
     """
     problems = queries.verify()
     counts = queries.counts()
@@ -41,5 +42,8 @@ def verify_ledger() -> str:
              "\"timebank ledger verify\" for the full report.") + "\n\n" + "\n".join(lines)
     for admin in admins:
         inbox.send(admin, subject, body, link=None, dedup_key=f"ledger-verify:{day}:{admin.id}")
-    return (f"ledger verification FAILED: {len(problems)} problems in {checked}; "
-            f"{len(admins)} district admins alerted")
+    from timebank.scheduler import JobFailed
+
+    # Failed, not "ok": the run list shows it; the alerts are kept (see JobFailed).
+    raise JobFailed(f"ledger verification FAILED: {len(problems)} problems in {checked}; "
+                    f"{len(admins)} district admins alerted")
