@@ -106,7 +106,9 @@ def prepare_database(url: str, instance: str, clients: int, sessions: int,
         n_posts = -(-sessions // sessions_per_post)
         for p in range(n_posts):
             count = min(sessions_per_post, sessions - p * sessions_per_post)
-            dates = "\n".join((first + dt.timedelta(days=d)).isoformat() for d in range(count))
+            # A day of its own for every session: a member's claims must not overlap in time.
+            dates = "\n".join((first + dt.timedelta(days=p * sessions_per_post + d)).isoformat()
+                              for d in range(count))
             post = posts.create_post(staff, community, posts.PostData(
                 kind=kind, title=f"基准岗位{p + 1}", capacity=clients,
                 schedule=Schedule("dates", dt.time(9), dt.time(11), dates_text=dates)))

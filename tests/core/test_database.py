@@ -19,6 +19,16 @@ def test_pragmas(db, sqlite_only):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
 
 
+def test_postgres_plans_every_execution(db):
+    """A prepared statement's generic plan made on a small table would outlive its growth (see
+    core/db.py): every PostgreSQL connection plans each execution afresh."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL-specific")
+    db.engine.dispose()  # a brand-new connection, not one the fixtures configured
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+
+
 def test_foreign_keys_enforced(db, sqlite_only):
     with pytest.raises(IntegrityError):
         with db.engine.begin() as conn:
