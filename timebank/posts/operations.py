@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (Boolean, and_, bindparam, case, delete, func, insert, select, text,
                         update)
+from sqlalchemy import column as sa_column
 
 from timebank.audit import operations as audit
 from timebank.core import clock, signals
@@ -549,14 +550,42 @@ def _check_member_may_claim(member, post: Post, now: dt.datetime) -> None:
 #: The claim's INSERT, as text: the same SQL on SQLite (3.35+) and PostgreSQL, and unlike the
 #: dialects' ``insert().on_conflict_do_nothing()`` constructs it is compiled once and cached
 #: (the claim path runs it on every claim). Loaded as a Claim, so no second query reads it back.
+#: It writes nothing when the member has another active claim overlapping the session, or as
+#: many in the session's local month as their registration form allows: the test is in the
+#: same statement, and only a claim that was not written asks why (``_check_fits``).
 _CLAIM_COLUMNS = ", ".join(c.name for c in Claim.__table__.c)
+_MEMBER_ACTIVE = ("FROM claims c JOIN post_sessions s ON s.id = c.session_id "
+                  "WHERE c.member_id = :member_id AND c.status = 'active' "
+                  "AND c.session_id <> :session_id AND NOT s.cancelled")
+_INSERT_CLAIM_SQL = (
+    "INSERT INTO claims (session_id, post_id, member_id, status, created_at, promoted) "
+    "SELECT :session_id, :post_id, :member_id, :status, :created_at, :promoted "
+    f"WHERE NOT EXISTS (SELECT 1 {_MEMBER_ACTIVE} "
+    "AND s.starts_at < :ends_at AND s.ends_at > :starts_at) "
+    "AND COALESCE((SELECT max_sessions_per_month FROM member_profiles "
+    "WHERE member_id = :member_id AND version = :profile_version), 1000000) > "
+    f"(SELECT count(*) {_MEMBER_ACTIVE} "
+    "AND s.starts_at >= :month_start AND s.starts_at < :month_end) "
+    f"ON CONFLICT (session_id, member_id) DO NOTHING RETURNING {_CLAIM_COLUMNS}")
 _INSERT_CLAIM = select(Claim).from_statement(
-    text("INSERT INTO claims (session_id, post_id, member_id, status, created_at, promoted) "
-         "VALUES (:session_id, :post_id, :member_id, :status, :created_at, :promoted) "
-         f"ON CONFLICT (session_id, member_id) DO NOTHING RETURNING {_CLAIM_COLUMNS}")
-    .bindparams(bindparam("created_at", type_=UTCDateTime()),
-                bindparam("promoted", type_=Boolean()))
+    text(_INSERT_CLAIM_SQL)
+    .bindparams(*(bindparam(name, type_=UTCDateTime()) for name in (
+        "created_at", "starts_at", "ends_at", "month_start", "month_end")),
+        bindparam("promoted", type_=Boolean()))
     .columns(*Claim.__table__.c))
+#: PostgreSQL: the same INSERT and the counter's conditional UPDATE in one statement (one
+#: round trip less on the path members use most). The UPDATE reads the INSERT's result, so it
+#: runs only for a claim written; ``took`` says whether it found a place.
+_INSERT_CLAIM_AND_TAKE = select(Claim, sa_column("took", Boolean)).from_statement(
+    text(f"WITH ins AS ({_INSERT_CLAIM_SQL}), "
+         "upd AS (UPDATE post_sessions SET claimed = claimed + 1 WHERE id = :session_id "
+         "AND claimed < capacity AND NOT cancelled AND EXISTS (SELECT 1 FROM ins) "
+         "RETURNING id) "
+         "SELECT ins.*, EXISTS (SELECT 1 FROM upd) AS took FROM ins")
+    .bindparams(*(bindparam(name, type_=UTCDateTime()) for name in (
+        "created_at", "starts_at", "ends_at", "month_start", "month_end")),
+        bindparam("promoted", type_=Boolean()))
+    .columns(*Claim.__table__.c, sa_column("took", Boolean)))
 
 
 def _check_fits(member, session: PostSession) -> None:
@@ -604,14 +633,27 @@ def _claim_session(member, session: PostSession, now: dt.datetime,
         raise PostClosed(_l("This session has been cancelled."))
     if session.has_started(now):
         raise DeadlinePassed(_l("This session has already started."))
-    _check_fits(member, session)
-    claim_row = db.session.execute(_INSERT_CLAIM, {
+    month_start, month_end = clock.local_month_bounds(session.starts_at)
+    params = {
         "session_id": session.id, "post_id": session.post_id, "member_id": member.id,
         "status": ClaimStatus.ACTIVE.value, "created_at": now, "promoted": promoted,
-    }).scalar_one_or_none()
+        "starts_at": session.starts_at, "ends_at": session.ends_at,
+        "profile_version": member.profile_version, "month_start": month_start,
+        "month_end": month_end,
+    }
+    if db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.execute(_INSERT_CLAIM_AND_TAKE, params).first()
+        claim_row, took = row if row is not None else (None, False)
+    else:
+        claim_row, took = db.session.execute(_INSERT_CLAIM, params).scalar_one_or_none(), None
     if claim_row is None:
+        # Not written: it does not fit the member (raises why), or they have a row for this
+        # session already.
+        _check_fits(member, session)
         return _claim_again(member, session, now, promoted)
-    if not _take_place(session.id):
+    if took is None:
+        took = _take_place(session.id)
+    if not took:
         # Full: the row written a moment ago goes again (the transaction may go on with other
         # sessions of the post).
         db.session.execute(delete(Claim).where(Claim.id == claim_row.id))
