@@ -141,25 +141,16 @@ class _Cursor:
         connection = db.session.connection()  # begins the session's transaction if needed
         self.postgres = connection.dialect.name == "postgresql"
         self.dbapi = connection.dialect.dbapi
-        self.raw = connection.connection.dbapi_connection
-        self.cursor = self.raw.cursor()
+        self.cursor = connection.connection.dbapi_connection.cursor()
         #: PostgreSQL: (id, hash) of the chain's last transaction, read under the chain lock.
         self.tip: tuple[int, str] | None = None
-        #: The savepoint was released by the write's last round trip (PostgreSQL).
-        self.released = False
 
-    def execute(self, text: str, params=(), *, more: bool = False, client_side: bool = False):
+    def execute(self, text: str, params=(), *, more: bool = False):
         """Run a statement; errors come out as SQLAlchemy's (IntegrityError ...) as they would
         from ``session.execute``. ``more``: the text holds several statements (PostgreSQL),
-        the cursor is moved to the last one's result. ``client_side``: bind the parameters in
-        the client (PostgreSQL), which lets a statement with parameters share its round trip
-        with others."""
+        the cursor is moved to the last one's result."""
         sql = text.replace("?", "%s") if self.postgres else text
         cursor = self.cursor
-        if client_side:
-            import psycopg
-
-            cursor = psycopg.ClientCursor(self.raw)
         try:
             cursor.execute(sql, params) if params else cursor.execute(sql)
             while more and cursor.nextset():
@@ -213,8 +204,7 @@ def _apply_sql(n: int) -> str:
 
 def _pg_write_sql(n_changes: int, n_postings: int) -> str:
     """PostgreSQL: the account caches, the postings and the transaction row in one statement
-    (data-modifying CTEs, postings before the transaction row), then the savepoint's release,
-    in one round trip. The postings take
+    (data-modifying CTEs, postings before the transaction row). The postings take
     ``balance_after`` from the UPDATE's RETURNING; the balance CHECK on the accounts, the
     postings' BEFORE INSERT trigger and the deferred zero-sum triggers apply as they do to
     separate statements."""
@@ -459,12 +449,10 @@ def _savepoint():
     try:
         yield cur
     except BaseException:
-        if not cur.released:
-            cur.execute("ROLLBACK TO SAVEPOINT ledger_write")
-            cur.execute("RELEASE SAVEPOINT ledger_write")
-        raise
-    if not cur.released:
+        cur.execute("ROLLBACK TO SAVEPOINT ledger_write")
         cur.execute("RELEASE SAVEPOINT ledger_write")
+        raise
+    cur.execute("RELEASE SAVEPOINT ledger_write")
 
 
 class _StoredMeanwhile(Exception):
