@@ -590,8 +590,10 @@ _INSERT_CLAIM_AND_TAKE = select(Claim, sa_column("took", Boolean)).from_statemen
 
 def _check_fits(member, session: PostSession) -> None:
     """The member is free then (no other active claim overlaps the session) and stays within the
-    sessions a month their registration form allows. One query: the count of their active claims
-    in the session's local month, an overlapping one if any, and the form's limit.
+    sessions a month their registration form allows; raises why not. The claim's INSERT makes
+    the same test; this runs when it wrote nothing, and before joining a waiting list. One
+    query: the count of their active claims in the session's local month, an overlapping one if
+    any, and the form's limit.
 
     Not serialised against the member's own parallel requests (two tabs claiming two sessions
     at once may both pass); capacity, which other members contend for, is."""
@@ -625,10 +627,10 @@ def _check_fits(member, session: PostSession) -> None:
 
 def _claim_session(member, session: PostSession, now: dt.datetime,
                    promoted: bool = False) -> Claim:
-    """Write the claim and take a place. On the common path that is two statements, the
-    ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` and then the conditional counter update, in
-    this order so the session row (the one everybody contends for) stays locked only from the
-    update to the commit."""
+    """Write the claim and take a place: the ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
+    (which also tests that the claim fits the member) and then the conditional counter update,
+    in this order so the session row (the one everybody contends for) stays locked only from the
+    update to the commit. One statement on PostgreSQL (_INSERT_CLAIM_AND_TAKE), two on SQLite."""
     if session.cancelled:
         raise PostClosed(_l("This session has been cancelled."))
     if session.has_started(now):
