@@ -239,17 +239,7 @@ def make_machine(db):
             results = self._outcome(None, lambda: ledger.deposit_many(None, batch))
             assert len(results) == len(batch)
             for (member, minutes, _, group), source, result in zip(items, sources, results):
-                if source in self.sources:
-                    assert result.id == self.sources[source]
-                    continue
-                m = self.member_ids[member]
-                if group and self.donate_only:
-                    credit = {("pool", self._community(m)): minutes}
-                else:
-                    credit = self._split(("member", m), minutes, ("pool", self._community(m)))
-                legs = {("issuance", self.district): -minutes, **credit}
-                self._apply(ModelTx(result.id, "deposit", legs, (m, minutes)))
-                self.sources[source] = result.id
+                self._deposited(self.member_ids[member], minutes, group, source, result)
 
         def _has_balance(self) -> bool:
             return any(self._bal(("member", m)) > 0 for m in self.member_ids)
@@ -271,8 +261,11 @@ def make_machine(db):
             result = self._outcome(expected, lambda: ledger.deposit(
                 self._user(uid), self._member(m), minutes, source_type="model",
                 source_id=source, reason="服务", group=group))
-            if result is None:
-                return
+            if result is not None:
+                self._deposited(m, minutes, group, source, result)
+
+        def _deposited(self, m, minutes, group, source, result):
+            """The model's side of a deposit the ledger made (or gave back, for a known source)."""
             if source in self.sources:
                 assert result.id == self.sources[source]  # the same transaction back
                 return
