@@ -496,7 +496,8 @@ def move_session(actor, session: PostSession, starts_at: dt.datetime,
     with force_locale("zh_CN"):
         subject = _("New time: %(title)s", title=post.title)
         body = _("The community has moved the session of %(old)s to %(new)s. Your claim stands; "
-                 "if the new time does not suit you, you can withdraw it under My claims.",
+                 "if the new time does not suit you, withdraw it under My claims (after the "
+                 "claim deadline, ask the community staff to).",
                  old=_local(old_start),
                  new=f"{_local(starts_at)}-{clock.to_local(ends_at):%H:%M}")
     # The key holds the new time and the moment of the move: each move is told, even one back
