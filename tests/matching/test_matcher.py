@@ -68,6 +68,22 @@ def test_candidates_exclude_what_rules_forbid(db, tree, make_post, make_member, 
         assert excluded.id not in found
 
 
+def test_members_are_not_proposed_for_a_session_clashing_with_their_claims(
+        db, tree, make_post, make_member, run_match, proposals):
+    from timebank.posts import operations as posts
+
+    member = make_member()
+    claimed = make_post(capacity=5, start="09:00", end="11:00")
+    posts.claim(None, member, claimed, session_of(claimed))
+    db.session.commit()
+    clash = session_of(make_post(capacity=5, start="10:30", end="11:30")).id
+    later = session_of(make_post(capacity=5, start="11:00", end="11:45")).id
+    found = {sid for m, sid in pairs(db) if m == member.id}
+    assert clash not in found and later in found
+    run_match()
+    assert (member.id, clash) not in {(p.member_id, p.session_id) for p in proposals()}
+
+
 def test_open_to_all_reaches_other_streets(db, tree, make_post, make_member):
     far = make_member(community=tree.C3, grid=tree.G3a)
     post = make_post(open_to_all=True)

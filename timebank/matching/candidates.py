@@ -16,6 +16,7 @@ claims on sessions in the matching horizon and their proposals still awaiting a 
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import time
@@ -90,11 +91,12 @@ class PostProblem:
 
 def _session_facts(now: dt.datetime, horizon: dt.timedelta, geo: Geography,
                    community_ids: set[int] | None, post_ids: Iterable[int] | None
-                   ) -> tuple[dict[int, SessionFacts], dict[int, dt.datetime]]:
+                   ) -> tuple[dict[int, SessionFacts], dict[int, dt.datetime],
+                              dict[int, dt.datetime]]:
     stmt = (
-        select(PostSession.id, PostSession.post_id, PostSession.starts_at, PostSession.capacity,
-               PostSession.claimed, Post.community_id, Post.kind_id, PostKind.category_id,
-               Post.open_to_all)
+        select(PostSession.id, PostSession.post_id, PostSession.starts_at, PostSession.ends_at,
+               PostSession.capacity, PostSession.claimed, Post.community_id, Post.kind_id,
+               PostKind.category_id, Post.open_to_all)
         .join(Post, Post.id == PostSession.post_id)
         .join(PostKind, PostKind.id == Post.kind_id)
         .where(Post.status == PostStatus.PUBLISHED.value, PostSession.cancelled.is_(False),
@@ -124,6 +126,7 @@ def _session_facts(now: dt.datetime, horizon: dt.timedelta, geo: Geography,
                 skills[pid].add(sid)
     sessions: dict[int, SessionFacts] = {}
     starts: dict[int, dt.datetime] = {}
+    ends: dict[int, dt.datetime] = {}
     for r in rows:
         if r.community_id not in geo.street_of:
             continue  # an inactive community
@@ -134,8 +137,8 @@ def _session_facts(now: dt.datetime, horizon: dt.timedelta, geo: Geography,
             category_id=r.category_id, skill_ids=frozenset(skills.get(r.post_id, ())),
             weekday=local.weekday(), slot=slot_of(local.time()), open_to_all=bool(r.open_to_all),
             places=r.capacity - r.claimed, urgency=scoring.session_urgency(r.starts_at, now))
-        starts[r.id] = r.starts_at
-    return sessions, starts
+        starts[r.id], ends[r.id] = r.starts_at, r.ends_at
+    return sessions, starts, ends
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -195,24 +198,50 @@ def _members_with_forms(geo: Geography, reach: set[int] | None,
 
 
 def _claims_view(now: dt.datetime, horizon: dt.timedelta
-                 ) -> tuple[dict[int, int], set[tuple[int, int]], dict[int, int]]:
+                 ) -> tuple[dict[int, int], set[tuple[int, int]], dict[int, int],
+                            list[tuple[dt.datetime, dt.datetime, int]]]:
     """(active claims in the horizon per member, (member, session) pairs with any claim in the
-    horizon, active claims made in the last 30 days per member)."""
+    horizon, active claims made in the last 30 days per member, (start, end, member) of the
+    active claims in the horizon)."""
     in_horizon: dict[int, int] = defaultdict(int)
     pairs: set[tuple[int, int]] = set()
-    for member_id, session_id, status in db.session.execute(
-            select(Claim.member_id, Claim.session_id, Claim.status)
+    busy: list[tuple[dt.datetime, dt.datetime, int]] = []
+    for member_id, session_id, status, starts_at, ends_at in db.session.execute(
+            select(Claim.member_id, Claim.session_id, Claim.status, PostSession.starts_at,
+                   PostSession.ends_at)
             .join(PostSession, PostSession.id == Claim.session_id)
-            .where(PostSession.starts_at >= now, PostSession.starts_at < now + horizon)).all():
+            .where(PostSession.starts_at >= now, PostSession.starts_at < now + horizon,
+                   PostSession.cancelled.is_(False))).all():
         pairs.add((member_id, session_id))
         if status == ClaimStatus.ACTIVE.value:
             in_horizon[member_id] += 1
+            busy.append((starts_at, ends_at, member_id))
     recent = dict(db.session.execute(
         select(Claim.member_id, func.count())
         .where(Claim.created_at >= now - dt.timedelta(days=30),
                Claim.status == ClaimStatus.ACTIVE.value)
         .group_by(Claim.member_id)).all())
-    return in_horizon, pairs, recent
+    return in_horizon, pairs, recent, busy
+
+
+#: Sessions last at most a day (posts.operations.MAX_CREDIT_MINUTES caps a session's length).
+_LONGEST_SESSION = dt.timedelta(days=1)
+
+
+def _overlapping(busy: list[tuple[dt.datetime, dt.datetime, int]],
+                 starts: dict[int, dt.datetime], ends: dict[int, dt.datetime]
+                 ) -> list[tuple[int, int]]:
+    """(member, session) for each problem session that overlaps one of the member's active
+    claims: posts refuses such a claim (time_conflict), so it is no candidate. Sorted starts and
+    a bisect per claim: O(claims x log sessions + overlaps), never claims x sessions."""
+    order = sorted(starts, key=starts.__getitem__)
+    keys = [starts[sid] for sid in order]
+    out = []
+    for busy_start, busy_end, member_id in busy:
+        lo = bisect.bisect_left(keys, busy_start - _LONGEST_SESSION)
+        hi = bisect.bisect_left(keys, busy_end)
+        out.extend((member_id, sid) for sid in order[lo:hi] if ends[sid] > busy_start)
+    return out
 
 
 def _service_minutes(now: dt.datetime) -> tuple[dict[int, int], dict[int, int]]:
@@ -261,7 +290,8 @@ def load_post_problem(rules: Rules, *, scope: OrgNode | None = None,
     horizon = dt.timedelta(days=rules.horizon_days)
     w = rules.weights
     geo = load_geography()
-    sessions, starts = _session_facts(now, horizon, geo, geo.communities_in(scope), post_ids)
+    sessions, starts, ends = _session_facts(now, horizon, geo, geo.communities_in(scope),
+                                            post_ids)
     empty = PostProblem({}, sessions, [], starts, {})
     if not sessions:
         empty.timings = {"load": time.perf_counter() - t0, "score": 0.0}
@@ -275,7 +305,7 @@ def load_post_problem(rules: Rules, *, scope: OrgNode | None = None,
             break
         reach.update(geo.communities_of_street.get(s.street_id, ()))
     rows = _members_with_forms(geo, reach, member_ids)
-    in_horizon, claimed_pairs, recent_claims = _claims_view(now, horizon)
+    in_horizon, claimed_pairs, recent_claims, busy = _claims_view(now, horizon)
     minutes_30, minutes_90 = _service_minutes(now)
     rejected, kept_pairs, kept_count = _post_proposals(replaces, now, horizon)
 
@@ -319,6 +349,8 @@ def load_post_problem(rules: Rules, *, scope: OrgNode | None = None,
     fairness = {m.id: scoring.member_fairness(m, w) for m in members.values()}
     excluded: dict[int, set[int]] = defaultdict(set)  # session -> members
     for member_id, session_id in claimed_pairs | kept_pairs:
+        excluded[session_id].add(member_id)
+    for member_id, session_id in _overlapping(busy, starts, ends):
         excluded[session_id].add(member_id)
     rejected_by_post: dict[int, set[int]] = defaultdict(set)
     for member_id, post_id in rejected:
