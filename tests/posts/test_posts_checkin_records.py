@@ -284,3 +284,38 @@ def test_claims_are_rate_limited_per_user(app, client, tree, make_post):
     codes = [client.post(f"/posts/{post.id}/claim", data={"session_id": s.id}).status_code
              for s in post.sessions]
     assert codes == [302, 302, 429]
+
+
+def test_bulk_verification_takes_the_same_statements_for_any_number(db, tree, make_member):
+    """No per-record queries: verifying 6 records costs what verifying 2 does."""
+    from sqlalchemy import event
+
+    def reported(n, day_offset):
+        day = clock.today() - dt.timedelta(days=day_offset)
+        out = []
+        for _ in range(n):
+            m = make_member()
+            out.append(operations.report_service(
+                m.user, m, started_at=clock.local_datetime(day, dt.time(9)),
+                ended_at=clock.local_datetime(day, dt.time(10)), description="助老"))
+        db.session.commit()
+        return [r.id for r in out]
+
+    def statements(ids):
+        seen = []
+        listener = lambda *a: seen.append(a[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            records = db.session.execute(select(ServiceRecord).where(
+                ServiceRecord.id.in_(ids))).scalars().all()
+            seen.clear()
+            out = operations.verify_many(tree.staff, records)
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert out.verified == len(ids)
+        return len(seen)
+
+    small, large = reported(2, 3), reported(6, 4)
+    assert statements(large) == statements(small)
+    assert all(db.session.get(ServiceRecord, i).transaction_id for i in small + large)

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import (Boolean, and_, bindparam, case, delete, func, insert, select, text,
                         update)
 from sqlalchemy import column as sa_column
+from sqlalchemy.orm import selectinload
 
 from timebank.audit import operations as audit
 from timebank.core import clock, signals
@@ -1125,22 +1126,36 @@ class BulkOutcome:
 
 def verify_many(actor, records: Iterable[ServiceRecord]) -> BulkOutcome:
     """Verify the unflagged pending records among ``records``; flagged ones are left for a
-    one-by-one review (never verified in bulk). The deposits go to the ledger together
-    (``ledger.deposit_many``): a session's whole attendance in a few statements."""
+    one-by-one review (never verified in bulk). A fixed number of statements however many
+    records: one conditional UPDATE takes the pending ones (of parallel bulk verifications each
+    record goes to one), one query loads what the deposits need, and the ledger writes them
+    together (``ledger.deposit_many``)."""
     from timebank.ledger import operations as ledger
+    from timebank.members.models import Member
 
     out = BulkOutcome()
-    won: list[ServiceRecord] = []
+    wanted: list[int] = []
     for record in records:
         _check(actor is None or record.can_review(actor))
         if record.status != RecordStatus.PENDING:
             out.skipped += 1
         elif record.flags:
             out.flagged += 1
-        elif _mark_verified(actor, record):
-            won.append(record)
         else:
-            out.skipped += 1
+            wanted.append(record.id)
+    won_ids = set(db.session.execute(
+        update(ServiceRecord).where(ServiceRecord.id.in_(wanted),
+                                    ServiceRecord.status == RecordStatus.PENDING.value)
+        .values(status=RecordStatus.VERIFIED.value, reviewed_at=clock.now(),
+                reviewed_by_id=actor.id if actor else None)
+        .returning(ServiceRecord.id)
+        .execution_options(synchronize_session=False)).scalars()) if wanted else set()
+    out.skipped += len(wanted) - len(won_ids)
+    won = list(db.session.execute(
+        select(ServiceRecord).where(ServiceRecord.id.in_(won_ids)).order_by(ServiceRecord.id)
+        .options(selectinload(ServiceRecord.post),
+                 selectinload(ServiceRecord.member).selectinload(Member.community))
+        .execution_options(populate_existing=True)).scalars()) if won_ids else []
     paid = [r for r in won if r.minutes > 0]
     txs = ledger.deposit_many(actor, [
         ledger.DepositItem(r.member, r.minutes, "service_record", r.id, _deposit_reason(r))
@@ -1148,9 +1163,8 @@ def verify_many(actor, records: Iterable[ServiceRecord]) -> BulkOutcome:
     for record, tx in zip(paid, txs):
         record.transaction_id = tx.id
     db.session.flush()
-    for record in won:
-        audit.record(actor, "service_record.verify", "service_record", record.id,
-                     minutes=record.minutes, flags=[])
+    audit.record_many(actor, "service_record.verify", "service_record",
+                      [(r.id, {"minutes": r.minutes, "flags": []}) for r in won])
     out.verified = len(won)
     return out
 
