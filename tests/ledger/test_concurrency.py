@@ -2,9 +2,8 @@
 no deadlock, one deposit per source, the yearly limit holds."""
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import func, select
+from tests.parallel import run_parallel
 
 from timebank.core.errors import DomainError
 from timebank.ledger import operations as ledger
@@ -15,39 +14,16 @@ WORKERS = 8
 
 
 def _run_parallel(app, n, work):
-    """Run ``work(i)`` in ``n`` threads, each with its own app context and session; returns
-    (results, domain error codes)."""
+    """Run ``work(i)`` for i < n at once (tests/parallel.py); returns (results, domain error
+    codes), and fails on any other exception."""
     from timebank.extensions import db
 
-    barrier = threading.Barrier(n)
-    results, codes, crashes = [], [], []
-    lock = threading.Lock()
-
-    def run(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                try:
-                    out = work(i)
-                    db.session.commit()
-                    with lock:
-                        results.append(out)
-                except DomainError as e:
-                    db.session.rollback()
-                    with lock:
-                        codes.append(e.code)
-            except Exception as e:  # pragma: no cover - reported below
-                crashes.append(repr(e))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    outcomes = run_parallel(app, db, [lambda i=i: work(i) for i in range(n)])
+    crashes = [repr(o) for o in outcomes
+               if isinstance(o, Exception) and not isinstance(o, DomainError)]
     assert not crashes, crashes
-    return results, codes
+    return ([o for o in outcomes if not isinstance(o, Exception)],
+            [o.code for o in outcomes if isinstance(o, DomainError)])
 
 
 def _member(db, member_id):
@@ -138,14 +114,15 @@ def test_concurrent_relays_respect_the_yearly_limit(app, db, tree, member_of, se
     m = member_of(tree.member)
     ledger.deposit(None, m, 1000, source_type="test", source_id=1, reason="")
     db.session.commit()
-    member_id, user_id = m.id, tree.member.id
+    member_id, user_id, pool_id = m.id, tree.member.id, tree.C1.id
 
     def relay(i):
         from timebank.accounts.models import User
+        from timebank.orgs.models import OrgNode
 
+        # Only ids cross into the threads: the test's own objects belong to its session.
         return ledger.relay(db.session.get(User, user_id), _member(db, member_id), 30,
-                            to_pool_community=db.session.get(type(tree.C1), tree.C1.id),
-                            reason="").id
+                            to_pool_community=db.session.get(OrgNode, pool_id), reason="").id
 
     results, codes = _run_parallel(app, WORKERS, relay)
     assert len(results) == 3 and codes == ["relay_limit_exceeded"] * (WORKERS - 3)

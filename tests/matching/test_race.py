@@ -1,36 +1,11 @@
 """Parallel decisions: each in its own thread, connection and transaction."""
-import threading
 
 from sqlalchemy import func, select
+from tests.parallel import run_parallel
 
 from timebank.matching import operations
 from timebank.matching.models import Proposal, ProposalStatus
 from timebank.posts.models import Claim, PostSession
-
-
-def run_parallel(app, db, jobs):
-    db.session.commit()
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def worker(i, job):
-        with app.app_context():
-            try:
-                barrier.wait()
-                results[i] = job()
-                db.session.commit()
-            except Exception as e:  # noqa: BLE001 - collected for the assertions
-                db.session.rollback()
-                results[i] = e
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def _accept(db, staff_id, proposal_id):

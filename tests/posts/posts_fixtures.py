@@ -98,32 +98,11 @@ def live_server(app):
 
 
 def staff_in_parallel(app, staff_ids, action):
-    """Run ``action(user)`` for each staff id at once, each thread in its own app context and
-    session, committing on success; returns the results (exceptions included, as str)."""
-    import threading
-
+    """Run ``action(user)`` for each staff id at once (see tests/parallel.py); returns the
+    results (exceptions included) as sorted strings."""
+    from tests.parallel import run_parallel
     from timebank.accounts.models import User
     from timebank.extensions import db
 
-    barrier = threading.Barrier(len(staff_ids))
-    results = []
-
-    def work(uid):
-        with app.app_context():
-            try:
-                barrier.wait()
-                results.append(action(db.session.get(User, uid)))
-                db.session.commit()
-            except Exception as e:  # noqa: BLE001
-                db.session.rollback()
-                results.append(e)
-            finally:
-                db.session.remove()
-
-    db.session.commit()
-    threads = [threading.Thread(target=work, args=(u,)) for u in staff_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sorted(map(str, results))
+    return sorted(map(str, run_parallel(app, db, [
+        lambda uid=uid: action(db.session.get(User, uid)) for uid in staff_ids])))

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from sqlalchemy import func, select
+from tests.parallel import run_parallel
 
 from timebank.core import clock
 from timebank.core.errors import Forbidden, NotFound
@@ -23,33 +23,6 @@ def active_claims(db, session_id: int) -> int:
 def counter(db, session_id: int) -> int:
     db.session.expire_all()
     return db.session.get(PostSession, session_id).claimed
-
-
-def run_parallel(app, db, jobs):
-    """Run each callable in its own thread, app context and database session, all released at
-    once; returns what each returned (or the exception it raised)."""
-    db.session.commit()
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def worker(i, job):
-        with app.app_context():
-            try:
-                barrier.wait()
-                results[i] = job()
-                db.session.commit()
-            except Exception as e:  # noqa: BLE001 - collected for the assertions
-                db.session.rollback()
-                results[i] = e
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_fifty_parallel_claims_fill_exactly_five_places(app, db, make_post, make_member):
