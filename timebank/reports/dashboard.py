@@ -29,10 +29,11 @@ from timebank.posts.models import (
     ServiceRecord,
 )
 from timebank.recognition.models import ServiceYearTotal
+from timebank.reports.queries import ParticipationRates
 
 
 @dataclasses.dataclass
-class OrgFigures:
+class OrgFigures(ParticipationRates):
     id: int
     name: str
     registered: int = 0
@@ -41,14 +42,6 @@ class OrgFigures:
     minutes: int = 0
     open_needs: int = 0
     unfilled_posts: int = 0
-
-    @property
-    def reported_rate(self) -> float | None:
-        return self.reported / self.registered if self.registered else None
-
-    @property
-    def active_rate(self) -> float | None:
-        return self.active / self.reported if self.reported else None
 
 
 @dataclasses.dataclass

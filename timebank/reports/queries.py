@@ -31,8 +31,25 @@ class CardRow:
     notes: list[str]
 
 
+class ParticipationRates:
+    """Reported / registered and active / reported, for anything with those three counts
+    (a unit's feedback card, a dashboard's row)."""
+
+    registered: int
+    reported: int
+    active: int
+
+    @property
+    def reported_rate(self) -> float | None:
+        return self.reported / self.registered if self.registered else None
+
+    @property
+    def active_rate(self) -> float | None:
+        return self.active / self.reported if self.reported else None
+
+
 @dataclasses.dataclass
-class Card:
+class Card(ParticipationRates):
     unit_id: int
     unit_name: str
     start: dt.date
@@ -55,14 +72,6 @@ class Card:
     @property
     def active(self) -> int:
         return sum(1 for r in self.rows if r.attended or r.minutes > 0)
-
-    @property
-    def reported_rate(self) -> float | None:
-        return self.reported / self.registered if self.registered else None
-
-    @property
-    def active_rate(self) -> float | None:
-        return self.active / self.reported if self.reported else None
 
     @property
     def totals(self) -> dict[str, int]:
