@@ -168,11 +168,10 @@ class _Cursor:
 
 def _lock_sql(kinds: tuple[str, ...], postgres: bool) -> str:
     """SELECT ... FOR UPDATE of the accounts of these kinds (owners as parameters, twice), in id
-    order, but only if all of them exist: otherwise it returns nothing and locks nothing.
-
-    A transaction that held some account locks while inserting a missing account could wait for
-    another's uncommitted insert of the same account while that one waits for its locks, a
-    deadlock. So missing accounts are created while holding no account lock (_lock_refs).
+    order, but only if all of them exist: otherwise it returns nothing and locks nothing, and
+    _lock_refs creates the missing ones and locks again. The common case (every account exists)
+    is one statement. Creating accounts cannot deadlock: every ledger writer already holds the
+    chain lock (PostgreSQL) or the database write lock (SQLite), see _savepoint.
     """
     key = ("lock", kinds, postgres)
     sql = _sql_cache.get(key)
@@ -271,10 +270,9 @@ def _create_accounts(refs: list[Ref]) -> None:
 
 
 def _lock_refs(cur: _Cursor, refs: list[Ref]) -> dict[Ref, _Locked]:
-    """Lock (creating when missing) the accounts named by ``refs``, in id order.
-
-    Accounts are created on first use, before any of them is locked; see _lock_sql.
-    """
+    """Lock (creating when missing) the accounts named by ``refs``, in id order; see _lock_sql.
+    For a single write: the statement is cached by the refs' kinds (deposit_many, whose batches
+    name any number of accounts, uses _lock_many)."""
     refs = list(dict.fromkeys(refs))
     sql = _lock_sql(tuple(str(kind) for kind, _ in refs), cur.postgres)
     owners = tuple(owner for _, owner in refs) * 2
@@ -653,9 +651,9 @@ def deposit_many(actor, items: list[DepositItem]) -> list[Transaction]:
 
 
 def _lock_many(cur: _Cursor, refs: list[Ref]) -> dict[Ref, _Locked]:
-    """Create the missing accounts among ``refs`` and lock them all, in id order. Only for a
-    writer already holding the chain lock (no other ledger writer can be waiting on these
-    rows, so creating first and locking after cannot deadlock)."""
+    """_lock_refs for a batch: one query per kind of account, whatever the number of refs.
+    Creates the missing accounts, then locks them all in id order (safe for the reason given in
+    _lock_sql)."""
     refs = list(dict.fromkeys(refs))
     clauses = []
     for kind in {kind for kind, _ in refs}:
