@@ -15,6 +15,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+import _pg
+
 
 def database_urls(tmp: Path) -> list[tuple[str, str]]:
     urls = [("sqlite", f"sqlite:///{tmp / 'bench.sqlite3'}")]
@@ -22,23 +24,13 @@ def database_urls(tmp: Path) -> list[tuple[str, str]]:
     if pg:
         url = sa.make_url(pg)
         url = url.set(database=f"{url.database}_bench_members")
-        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-        admin.dispose()
+        _pg.recreate(url)
         urls.append(("postgresql", url.render_as_string(hide_password=False)))
     return urls
 
 
 def drop_pg(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    u = sa.make_url(url)
-    admin = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
-    admin.dispose()
+    _pg.drop(url)
 
 
 @contextlib.contextmanager

@@ -46,6 +46,8 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import _pg  # noqa: E402
+
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/tb_bench_claims"
 
 
@@ -59,12 +61,7 @@ def prepare_database(url: str, instance: str, clients: int, sessions: int,
 
     import sqlalchemy as sa
 
-    u = sa.make_url(url)
-    admin = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{u.database}"'))
-    admin.dispose()
+    _pg.recreate(url)
 
     os.environ["TIMEBANK_INSTANCE_PATH"] = instance
     os.environ["TIMEBANK_DATABASE_URL"] = url

@@ -42,6 +42,8 @@ if str(ROOT) not in sys.path:
 
 import sqlalchemy as sa  # noqa: E402
 
+import _pg  # noqa: E402
+
 SEED = 20261121
 TARGETS = {"deposits_per_s": 1000, "balance_ms": 5.0, "statement_ms": 50.0}
 
@@ -52,12 +54,7 @@ def log(message: str) -> None:
 
 def prepare_database(url: str) -> None:
     if url.startswith("postgresql"):
-        target = sa.make_url(url)
-        admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
-        admin.dispose()
+        _pg.recreate(url)
 
 
 def make_app(url: str, instance: str):
@@ -174,7 +171,8 @@ def fill_postings(target_postings: int, district_id: int, member_ids) -> float:
     accounts = {m: (a, b, s) for a, m, b, s in session.execute(
         sa.select(Account.id, Account.member_id, Account.balance_minutes, Account.service_minutes)
         .where(Account.member_id.in_(member_ids)))}
-    acct_ids = [accounts[m][0] for m in member_ids]
+    # Members the deposit phase reached (all of them at the default sizes).
+    acct_ids = [accounts[m][0] for m in member_ids if m in accounts]
     balance = {a: b for a, b, _ in accounts.values()}
     service = {a: s for a, _, s in accounts.values()}
     balance[issuance.id] = issuance.balance_minutes

@@ -43,6 +43,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+import _pg
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -62,24 +64,13 @@ def database_urls(tmp: Path, keep: bool = False) -> list[tuple[str, str]]:
     if pg:
         url = sa.make_url(pg)
         url = url.set(database=f"{url.database}_bench_rankings")
-        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                  {"n": url.database}).first()
-            if not (keep and exists):
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-        admin.dispose()
+        _pg.recreate(url, keep=keep)
         urls.append(("postgresql", url.render_as_string(hide_password=False)))
     return urls
 
 
 def drop_pg(url: str) -> None:
-    u = sa.make_url(url)
-    admin = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
-    admin.dispose()
+    _pg.drop(url)
 
 
 def _insert(conn, table, rows) -> None:
