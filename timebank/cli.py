@@ -72,9 +72,9 @@ def seed_demo(if_empty: bool) -> None:
 @with_appcontext
 def scheduler_command() -> None:
     """Run the job scheduler in this process (one per installation)."""
-    from timebank import scheduler
+    from timebank.jobs import runner
 
-    scheduler.run_forever()
+    runner.run_forever()
 
 
 @click.group()

@@ -1,6 +1,6 @@
 """A scheduler process for the two-process tests (run with ``python scheduler_proc.py``).
 
-    scheduler_proc.py scheduler DB_URL INSTANCE OUT   run ``scheduler.run_forever`` with a job
+    scheduler_proc.py scheduler DB_URL INSTANCE OUT   run ``runner.run_forever`` with a job
                                                        that ticks every second
     scheduler_proc.py race DB_URL INSTANCE OUT N START run periods 0..N-1 of that job directly,
                                                        without the instance lock, as two
@@ -34,20 +34,21 @@ def main() -> None:
     os.environ["TICK_OUT"] = out
     global OUT
     OUT = out
-    from timebank import create_app, scheduler
+    from timebank import create_app
+    from timebank.jobs import runner, table
     from timebank.config import TestConfig
 
-    job = scheduler.Job("test.tick", "scheduler_proc:tick", {"second": "*"}, "tick", 60)
-    scheduler.JOBS[:] = [job]
+    job = table.Job("test.tick", "scheduler_proc:tick", {"second": "*"}, "tick", 60)
+    table.JOBS[:] = [job]
     app = create_app(TestConfig(url, instance))
     with app.app_context():
         if mode == "scheduler":
             print(f"pid {os.getpid()} starting", flush=True)
-            scheduler.run_forever(lock_retry_seconds=0.2, poll_seconds=0.5)
+            runner.run_forever(lock_retry_seconds=0.2, poll_seconds=0.5)
         else:
             n, start = int(sys.argv[5]), dt.datetime.fromisoformat(sys.argv[6])
             for i in range(n):
-                scheduler.execute(job, start + dt.timedelta(seconds=i))
+                runner.execute(job, start + dt.timedelta(seconds=i))
 
 
 if __name__ == "__main__":

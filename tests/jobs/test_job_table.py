@@ -7,7 +7,7 @@ import hashlib
 import pytest
 import sqlalchemy as sa
 
-from timebank import scheduler
+from timebank.jobs import runner, table
 from timebank.core import clock
 
 #: Bookkeeping of the runs themselves; everything else must stay as the first run left it.
@@ -34,17 +34,17 @@ def test_every_job_twice_for_a_period_changes_nothing(app, db):
     demo.seed()
     db.session.commit()
     now = clock.now()
-    for job in scheduler.JOBS:
-        period = scheduler.latest_fire_time(job, now)
-        first = scheduler.execute(job, period)
+    for job in table.JOBS:
+        period = table.latest_fire_time(job, now)
+        first = runner.execute(job, period)
         if job.id == "feedback.monthly_cards" and first.outcome == "failed":
             assert "is not available" in first.summary  # feature not built yet
             continue
         assert first.outcome == "ok", (job.id, first.summary)
-        assert scheduler.execute(job, period).outcome == "duplicate", job.id
+        assert runner.execute(job, period).outcome == "duplicate", job.id
         before = _fingerprint(db)
         # Even the body itself, called again for the same period, finds nothing to do.
-        again = scheduler._call(scheduler._resolve(job.func), period)
+        again = runner._call(runner._resolve(job.func), period)
         db.session.commit()
         after = _fingerprint(db)
         changed = {t for t in before if before[t] != after.get(t)}

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from timebank import scheduler
+from timebank.jobs import runner, table
 from timebank.core import clock
 from timebank.jobs.models import JobRequest, JobRun
 
@@ -32,20 +32,20 @@ def failing(scheduled_for):
 
 
 def skipping(scheduled_for):
-    raise scheduler.JobSkipped("nothing to do")
+    raise table.JobSkipped("nothing to do")
 
 
 @pytest.fixture
 def fake_jobs(monkeypatch):
     CALLS.clear()
     jobs = [
-        scheduler.Job("test.body", f"{__name__}:body", {"hour": 3, "minute": 30}, "body"),
-        scheduler.Job("test.noarg", f"{__name__}:body_without_period", {"minute": "*/15"}, "n"),
-        scheduler.Job("test.failing", f"{__name__}:failing", {"hour": 3}, "failing"),
-        scheduler.Job("test.skipping", f"{__name__}:skipping", {"hour": 3}, "skipping"),
-        scheduler.Job("test.missing", "timebank.no_such_feature.tasks:run", {"hour": 3}, "m"),
+        table.Job("test.body", f"{__name__}:body", {"hour": 3, "minute": 30}, "body"),
+        table.Job("test.noarg", f"{__name__}:body_without_period", {"minute": "*/15"}, "n"),
+        table.Job("test.failing", f"{__name__}:failing", {"hour": 3}, "failing"),
+        table.Job("test.skipping", f"{__name__}:skipping", {"hour": 3}, "skipping"),
+        table.Job("test.missing", "timebank.no_such_feature.tasks:run", {"hour": 3}, "m"),
     ]
-    monkeypatch.setattr(scheduler, "JOBS", jobs)
+    monkeypatch.setattr(table, "JOBS", jobs)
     return {j.id: j for j in jobs}
 
 
@@ -59,8 +59,8 @@ def _runs(db):
 
 def test_a_period_runs_once(db, fake_jobs):
     job, period = fake_jobs["test.body"], _period(2026, 3, 5, 3, 30)
-    first = scheduler.execute(job, period)
-    second = scheduler.execute(job, period)
+    first = runner.execute(job, period)
+    second = runner.execute(job, period)
     assert (first.outcome, first.summary) == ("ok", "did 1")
     assert second.outcome == "duplicate"
     assert CALLS == [period]
@@ -69,35 +69,35 @@ def test_a_period_runs_once(db, fake_jobs):
         "test.body", period, "ok", "did 1")
     assert run.finished_at is not None
     # The next period is a new run.
-    assert scheduler.execute(job, period + dt.timedelta(days=1)).outcome == "ok"
+    assert runner.execute(job, period + dt.timedelta(days=1)).outcome == "ok"
     assert len(CALLS) == 2
 
 
 def test_body_without_period_argument(db, fake_jobs):
-    assert scheduler.execute(fake_jobs["test.noarg"], _period(2026, 3, 5, 3, 15)).outcome == "ok"
+    assert runner.execute(fake_jobs["test.noarg"], _period(2026, 3, 5, 3, 15)).outcome == "ok"
     assert CALLS == ["no-arg"]
 
 
 def test_failure_is_recorded_and_the_period_can_be_retried(db, fake_jobs):
     job, period = fake_jobs["test.failing"], _period(2026, 3, 5, 3)
-    out = scheduler.execute(job, period)
+    out = runner.execute(job, period)
     assert out.outcome == "failed"
     [run] = _runs(db)
     assert run.outcome == "failed" and "RuntimeError: boom" in run.error
-    again = scheduler.execute(job, period, origin="cli")
+    again = runner.execute(job, period, origin="cli")
     assert again.outcome == "ok"
     db.session.expire_all()
     [run] = _runs(db)
     assert (run.outcome, run.attempts, run.origin, run.error) == ("ok", 2, "cli", None)
     # A period that succeeded is not run again.
-    assert scheduler.execute(job, period).outcome == "duplicate"
+    assert runner.execute(job, period).outcome == "duplicate"
     assert len(CALLS) == 2
 
 
 def test_skipped_and_missing_modules(db, fake_jobs):
-    out = scheduler.execute(fake_jobs["test.skipping"], _period(2026, 3, 5, 3))
+    out = runner.execute(fake_jobs["test.skipping"], _period(2026, 3, 5, 3))
     assert (out.outcome, out.summary) == ("skipped", "nothing to do")
-    out = scheduler.execute(fake_jobs["test.missing"], _period(2026, 3, 5, 3))
+    out = runner.execute(fake_jobs["test.missing"], _period(2026, 3, 5, 3))
     assert out.outcome == "failed"
     assert "timebank.no_such_feature.tasks:run is not available" in out.summary
     assert {r.outcome for r in _runs(db)} == {"skipped", "failed"}
@@ -110,9 +110,9 @@ def test_a_stale_running_row_may_be_taken_over(db, fake_jobs):
                               outcome="running", origin="schedule", attempts=1))
         db.session.commit()
     with clock.freeze(_period(2026, 3, 5, 4, 0)):
-        assert scheduler.execute(job, period).outcome == "duplicate"  # still running
+        assert runner.execute(job, period).outcome == "duplicate"  # still running
     with clock.freeze(_period(2026, 3, 5, 7, 0)):
-        assert scheduler.execute(job, period).outcome == "ok"  # its runner died
+        assert runner.execute(job, period).outcome == "ok"  # its runner died
     assert CALLS == [period]
 
 
@@ -125,21 +125,21 @@ def test_a_stale_running_row_may_be_taken_over(db, fake_jobs):
     ({"month": 1, "day": 1, "hour": 1, "minute": 0}, (2027, 1, 1, 1, 0), (2027, 1, 1, 1, 0)),
 ])
 def test_latest_fire_time_is_in_shanghai(cron, at, expected):
-    job = scheduler.Job("x", "x:y", cron, "x")
-    assert scheduler.latest_fire_time(job, _period(*at)) == _period(*expected)
+    job = table.Job("x", "x:y", cron, "x")
+    assert table.latest_fire_time(job, _period(*at)) == _period(*expected)
 
 
 def test_next_fire_time():
-    job = scheduler.Job("x", "x:y", {"hour": 3, "minute": 30}, "x")
+    job = table.Job("x", "x:y", {"hour": 3, "minute": 30}, "x")
     # 2026-03-05 20:00 UTC is 03-06 04:00 in Shanghai: the next run is 03-07 03:30 local.
     at = dt.datetime(2026, 3, 5, 20, tzinfo=clock.UTC)
-    assert scheduler.next_fire_time(job, at) == _period(2026, 3, 7, 3, 30)
+    assert table.next_fire_time(job, at) == _period(2026, 3, 7, 3, 30)
 
 
 def test_the_job_table_is_well_formed():
-    ids = [j.id for j in scheduler.JOBS]
+    ids = [j.id for j in table.JOBS]
     assert len(ids) == len(set(ids))
-    for job in scheduler.JOBS:
+    for job in table.JOBS:
         job.trigger()  # valid cron fields
         assert ":" in job.func and job.misfire_grace_time > 0
     assert {"posts.remind_tomorrow", "posts.close_past_deadline", "posts.mark_no_shows",
@@ -160,7 +160,7 @@ def test_run_now_from_the_page_only_queues(db, client, tree, fake_jobs):
     assert req.requested_by_id == tree.district_admin.id
 
     # What the scheduler process does every few seconds:
-    [out] = scheduler.run_requests()
+    [out] = runner.run_requests()
     assert out.outcome == "ok" and CALLS == [_period(2026, 3, 5, 3, 30)]
     db.session.expire_all()
     assert (req.status, req.result) == ("done", "ok")
@@ -169,13 +169,13 @@ def test_run_now_from_the_page_only_queues(db, client, tree, fake_jobs):
     # A second "run now" for the same period is recorded as a duplicate and runs nothing.
     with clock.freeze(_period(2026, 3, 5, 9, 5)):
         client.post("/jobs/test.body/run")
-    [out] = scheduler.run_requests()
+    [out] = runner.run_requests()
     assert out.outcome == "duplicate" and len(CALLS) == 1
     assert db.session.execute(select(func.count()).select_from(JobRun)).scalar_one() == 1
 
 
 def test_admin_page(db, client, tree, fake_jobs):
-    scheduler.execute(fake_jobs["test.failing"], _period(2026, 3, 5, 3))
+    runner.execute(fake_jobs["test.failing"], _period(2026, 3, 5, 3))
     client.login(tree.district_admin)
     r = client.get("/jobs/")
     assert r.status_code == 200
@@ -190,7 +190,7 @@ def test_real_job_table_page(db, client, tree):
     client.login(tree.district_admin)
     r = client.get("/jobs/")
     assert r.status_code == 200
-    for job in scheduler.JOBS:
+    for job in table.JOBS:
         assert job.id in r.text
 
 

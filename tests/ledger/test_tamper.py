@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from timebank.ledger import operations as ledger
 from timebank.ledger import queries, tasks
-from timebank.scheduler import JobFailed
+from timebank.jobs.table import JobFailed
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ def test_nightly_run_is_recorded_failed_and_keeps_its_alerts(db, ledger_data, tr
 
     from sqlalchemy import select
 
-    from timebank import scheduler
+    from timebank.jobs import runner, table
     from timebank.core import clock
     from timebank.inbox.models import Message
     from timebank.jobs.models import JobRun
@@ -197,8 +197,8 @@ def test_nightly_run_is_recorded_failed_and_keeps_its_alerts(db, ledger_data, tr
     db.session.execute(text("UPDATE ledger_accounts SET balance_minutes = balance_minutes + 5 "
                             "WHERE kind = 'pool' OR member_id IS NOT NULL"))
     db.session.commit()
-    job = scheduler.get_job("ledger.verify")
-    outcome = scheduler.execute(job, clock.now().replace(microsecond=0) - dt.timedelta(hours=1))
+    job = table.get_job("ledger.verify")
+    outcome = runner.execute(job, clock.now().replace(microsecond=0) - dt.timedelta(hours=1))
     assert outcome.outcome == "failed" and "FAILED" in outcome.summary
     db.session.rollback()
     run = db.session.execute(select(JobRun)).scalar_one()

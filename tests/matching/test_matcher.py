@@ -247,13 +247,13 @@ def test_pending_members_are_not_candidates(db, tree, make_post, make_member):
 
 def test_the_scheduler_runs_the_nightly_job_once_per_period(app, db, tree, make_post,
                                                             make_member):
-    from timebank import scheduler
+    from timebank.jobs import runner, table
 
     make_member()
     make_post(capacity=1)
-    job = scheduler.get_job("matching.nightly")
-    period = scheduler.latest_fire_time(job, clock.now())
-    first = scheduler.execute(job, period)
+    job = table.get_job("matching.nightly")
+    period = table.latest_fire_time(job, clock.now())
+    first = runner.execute(job, period)
     assert first.outcome == "ok", first.summary
-    assert scheduler.execute(job, period).outcome == "duplicate"
+    assert runner.execute(job, period).outcome == "duplicate"
     assert db.session.execute(select(func.count()).select_from(Proposal)).scalar_one() == 1

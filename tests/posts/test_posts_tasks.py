@@ -97,11 +97,11 @@ def test_reminders_the_day_before_are_sent_once(db, tree, make_post, member_of):
 
 
 def test_jobs_are_wired_in_the_scheduler_table():
-    from timebank import scheduler
+    from timebank.jobs import runner, table
 
-    funcs = {j.func for j in scheduler.JOBS if j.func.startswith("timebank.posts.tasks:")}
+    funcs = {j.func for j in table.JOBS if j.func.startswith("timebank.posts.tasks:")}
     for path in funcs:
-        assert callable(scheduler._resolve(path))
+        assert callable(runner._resolve(path))
     assert funcs == {"timebank.posts.tasks:send_reminders",
                      "timebank.posts.tasks:close_past_deadline",
                      "timebank.posts.tasks:mark_no_shows",

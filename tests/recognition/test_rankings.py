@@ -6,7 +6,7 @@ import datetime as dt
 
 from recognition_helpers import local, member_of
 
-from timebank import scheduler
+from timebank.jobs import runner, table
 from timebank.core import clock
 from timebank.recognition import operations, queries, rules, tasks
 
@@ -163,16 +163,16 @@ def test_year_end_snapshot_job_is_idempotent(db, tree, make_user, serve):
     b = make_user("member", tree.C3, name="丙")
     serve(a, 60, local(2026, 3, 1, 10))
     serve(b, 90, local(2026, 12, 31, 23))
-    job = scheduler.get_job("recognition.year_end")
-    period = scheduler.latest_fire_time(job, local(2027, 1, 1, 2).astimezone(clock.UTC))
+    job = table.get_job("recognition.year_end")
+    period = table.latest_fire_time(job, local(2027, 1, 1, 2).astimezone(clock.UTC))
     assert clock.to_local(period) == local(2027, 1, 1, 1)
     with clock.freeze(local(2027, 1, 1, 1, 0, 5)):
-        out = scheduler.execute(job, period)
+        out = runner.execute(job, period)
     assert out.outcome == "ok" and "2026" in out.summary and "2 members" in out.summary
     # Service after the snapshot does not change it; neither does running the body again.
     serve(a, 600, local(2026, 12, 31, 12))  # late, but now in the year
     with clock.freeze(local(2027, 1, 2, 9)):
-        assert scheduler.execute(job, period).outcome == "duplicate"
+        assert runner.execute(job, period).outcome == "duplicate"
         again = tasks.year_end_snapshot(period)
         db.session.commit()
     assert "already taken" in again
@@ -237,8 +237,8 @@ def test_snapshot_refuses_totals_that_disagree_with_the_ledger(db, tree, make_us
     serve(a, 60, local(2026, 3, 1, 10))
     db.session.execute(sa.text("UPDATE recognition_service_totals SET minutes = 6000"))
     db.session.commit()
-    job = scheduler.get_job("recognition.year_end")
-    out = scheduler.execute(job, local(2027, 1, 1, 1).astimezone(clock.UTC))
+    job = table.get_job("recognition.year_end")
+    out = runner.execute(job, local(2027, 1, 1, 1).astimezone(clock.UTC))
     assert out.outcome == "failed" and "differ from the ledger" in out.summary
     from timebank.recognition.models import RankingSnapshot
 

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from reports_helpers import catalogue, claim, local, member_of, session, verified
 
-from timebank import scheduler
+from timebank.jobs import runner, table
 from timebank.core import clock
 from timebank.reports import operations, queries
 from timebank.reports.models import FeedbackCard
@@ -65,11 +65,11 @@ def test_card_figures(db, tree, march):
 def test_monthly_job_sends_each_card_once(db, tree, march):
     from timebank.inbox.models import Message
 
-    job = scheduler.get_job("feedback.monthly_cards")
-    period = scheduler.latest_fire_time(job, local(2026, 4, 3).astimezone(clock.UTC))
+    job = table.get_job("feedback.monthly_cards")
+    period = table.latest_fire_time(job, local(2026, 4, 3).astimezone(clock.UTC))
     assert clock.to_local(period) == local(2026, 4, 1, 7)
     with clock.freeze(local(2026, 4, 1, 7, 0, 3)):
-        out = scheduler.execute(job, period)
+        out = runner.execute(job, period)
     assert out.outcome == "ok", out.summary
     assert "2026-03: 2 made" in out.summary  # U1, and U2 (member3)
     cards = db.session.query(FeedbackCard).order_by(FeedbackCard.unit_id).all()

@@ -11,8 +11,8 @@ import datetime as dt
 import click
 from flask.cli import with_appcontext
 
-from timebank import scheduler
 from timebank.core import clock
+from timebank.jobs import runner, table
 
 
 @click.group("jobs")
@@ -28,8 +28,8 @@ def list_jobs() -> None:
 
     now = clock.now()
     last = queries.last_runs()
-    for job in scheduler.JOBS:
-        nxt = scheduler.next_fire_time(job, now)
+    for job in table.JOBS:
+        nxt = table.next_fire_time(job, now)
         run = last.get(job.id)
         last_text = (f"{run.outcome} for {_local(run.scheduled_for)}" if run else "never")
         click.echo(f"{job.id:<28} {job.schedule_text():<28} next {_local(nxt)}  last {last_text}")
@@ -60,14 +60,14 @@ def run(job_id: str, at: str | None) -> None:
     """Run one job now, in this process, for one period."""
     from timebank.cli import fail
 
-    job = scheduler.get_job(job_id)
+    job = table.get_job(job_id)
     if job is None:
         fail(f"No job {job_id!r}; see `timebank jobs list`.")
     when = _parse_time(at) if at else clock.now()
-    period = scheduler.latest_fire_time(job, when)
+    period = table.latest_fire_time(job, when)
     if period is None:
         fail(f"{job_id} has no scheduled time before {_local(when)}.")
-    outcome = scheduler.execute(job, period, origin="cli")
+    outcome = runner.execute(job, period, origin="cli")
     click.echo(f"{job.id} for {_local(period)}: {outcome.outcome}"
                + (f" - {outcome.summary}" if outcome.summary else ""))
     if outcome.outcome == "failed":

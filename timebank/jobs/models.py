@@ -52,7 +52,7 @@ class JobRun(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Stable id from ``scheduler.JOBS``.
+    #: Stable id from ``jobs.table.JOBS``.
     job_id: Mapped[str] = mapped_column(String(64))
     #: The period served: the scheduled (cron) time, even when the run started later.
     scheduled_for: Mapped[dt.datetime] = mapped_column(UTCDateTime)

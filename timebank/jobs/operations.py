@@ -13,6 +13,7 @@ from timebank.audit import operations as audit
 from timebank.core import clock
 from timebank.core.errors import Forbidden, NotFound
 from timebank.extensions import db
+from timebank.jobs import table
 from timebank.jobs.models import JobRequest, JobRun, RunOutcome
 
 
@@ -71,11 +72,9 @@ def finish_run(run_id: int, outcome: str, summary: str | None = None,
 
 def request_run(actor, job_id: str, scheduled_for: dt.datetime) -> JobRequest:
     """Queue a "run now" for the scheduler process (the web worker never runs the job)."""
-    from timebank import scheduler
-
     if actor is not None and not actor.has_role(Role.DISTRICT_ADMIN):
         raise Forbidden()
-    if scheduler.get_job(job_id) is None:
+    if table.get_job(job_id) is None:
         raise NotFound(_l("No such job."))
     request = JobRequest(job_id=job_id, scheduled_for=scheduled_for,
                          requested_by_id=actor.id if actor else None, requested_at=clock.now(),

@@ -16,12 +16,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from timebank import scheduler
 from timebank.accounts.models import Role
 from timebank.core import clock, nav
 from timebank.core.access import require
 from timebank.extensions import db
-from timebank.jobs import operations, queries
+from timebank.jobs import operations, queries, table
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -50,7 +49,7 @@ def title(job) -> str:
 
 
 def _job_or_404(job_id: str):
-    job = scheduler.get_job(job_id)
+    job = table.get_job(job_id)
     if job is None:
         abort(404)
     return job
@@ -61,8 +60,8 @@ def index():
     require(_is_district_admin(current_user))
     now = clock.now()
     last = queries.last_runs()
-    rows = [{"job": j, "title": title(j), "next": scheduler.next_fire_time(j, now),
-             "last": last.get(j.id)} for j in scheduler.JOBS]
+    rows = [{"job": j, "title": title(j), "next": table.next_fire_time(j, now),
+             "last": last.get(j.id)} for j in table.JOBS]
     return render_template("jobs/index.html", rows=rows, failures=queries.recent_failures(),
                            requests=queries.recent_requests(), titles=TITLES)
 
@@ -75,15 +74,15 @@ def detail(job_id: str):
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     now = clock.now()
     return render_template("jobs/detail.html", job=job, title=title(job), page=page,
-                           next=scheduler.next_fire_time(job, now),
-                           period=scheduler.latest_fire_time(job, now))
+                           next=table.next_fire_time(job, now),
+                           period=table.latest_fire_time(job, now))
 
 
 @bp.route("/<job_id>/run", methods=["POST"])
 def run_now(job_id: str):
     require(_is_district_admin(current_user))
     job = _job_or_404(job_id)
-    period = scheduler.latest_fire_time(job, clock.now())
+    period = table.latest_fire_time(job, clock.now())
     if period is None:
         abort(404)
     operations.request_run(current_user, job.id, period)

@@ -42,7 +42,7 @@ def verify_ledger() -> str:
              "\"timebank ledger verify\" for the full report.") + "\n\n" + "\n".join(lines)
     for admin in admins:
         inbox.send(admin, subject, body, link=None, dedup_key=f"ledger-verify:{day}:{admin.id}")
-    from timebank.scheduler import JobFailed
+    from timebank.jobs.table import JobFailed
 
     # Failed, not "ok": the run list shows it; the alerts are kept (see JobFailed).
     raise JobFailed(f"ledger verification FAILED: {len(problems)} problems in {checked}; "

@@ -1,4 +1,4 @@
-"""Scheduled job bodies of the matcher (declared in ``timebank/scheduler.py``)."""
+"""Scheduled job bodies of the matcher (declared in ``timebank/jobs/table.py``)."""
 from __future__ import annotations
 
 import datetime as dt

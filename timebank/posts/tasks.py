@@ -1,4 +1,4 @@
-"""Bodies of the posts' scheduled jobs (the table is in ``timebank/scheduler.py``).
+"""Bodies of the posts' scheduled jobs (the table is in ``timebank/jobs/table.py``).
 
 Each takes the scheduled time of the period it serves (aware UTC; now when called by hand),
 returns a one-line summary and leaves committing to the caller. Each is idempotent: a second run

@@ -1,4 +1,4 @@
-"""Scheduled job bodies of the reports feature (declared in ``timebank/scheduler.py``)."""
+"""Scheduled job bodies of the reports feature (declared in ``timebank/jobs/table.py``)."""
 from __future__ import annotations
 
 import datetime as dt
