@@ -10,6 +10,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
+from timebank.core.cli import fail
 from timebank.extensions import db
 
 
@@ -43,11 +44,6 @@ def _feature_groups() -> list[click.Command]:
             continue
         groups.append(module.group)
     return groups
-
-
-def fail(message: str, code: int = 2) -> None:
-    click.echo(message, err=True)
-    sys.exit(code)
 
 
 @click.command("seed-demo")

@@ -58,7 +58,7 @@ def _parse_time(value: str) -> dt.datetime:
 @with_appcontext
 def run(job_id: str, at: str | None) -> None:
     """Run one job now, in this process, for one period."""
-    from timebank.cli import fail
+    from timebank.core.cli import fail
 
     job = table.get_job(job_id)
     if job is None:

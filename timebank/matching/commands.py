@@ -52,7 +52,7 @@ def run_command(community: str | None, street: str | None) -> None:
     Prints the candidates, the proposals and the time spent loading, scoring, solving and
     storing. Without an option, every community of the installation is matched.
     """
-    from timebank.cli import fail
+    from timebank.core.cli import fail
     from timebank.core.errors import DomainError
     from timebank.extensions import db
     from timebank.matching import operations

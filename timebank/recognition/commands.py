@@ -16,7 +16,7 @@ def group() -> None:
 def _scope(code: str | None):
     from sqlalchemy import select
 
-    from timebank.cli import fail
+    from timebank.core.cli import fail
     from timebank.orgs import queries as orgs
     from timebank.orgs.models import OrgKind, OrgNode
 
