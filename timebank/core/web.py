@@ -112,12 +112,7 @@ def init_app(app: Flask) -> None:
     def template_globals():
         from timebank.core.nav import nav_items
 
-        unread = 0
-        if current_user.is_authenticated:
-            from timebank.inbox.queries import unread_count
-
-            unread = unread_count(current_user)
-        return {"nav_items": nav_items, "unread_count": unread,
+        return {"nav_items": nav_items,
                 "current_locale": request.cookies.get("lang", "zh_CN")}
 
     @app.template_filter("localdt")

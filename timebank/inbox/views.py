@@ -12,6 +12,14 @@ from timebank.inbox.models import Message
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
+
+@bp.app_context_processor
+def unread_badge():
+    """``unread_count`` for the navigation badge on every page (registered here, so the core
+    layer does not reach up into the inbox)."""
+    return {"unread_count": queries.unread_count(current_user) if current_user.is_authenticated
+            else 0}
+
 nav.register(_l("Messages"), "inbox.index", lambda u: True, order=90)
 
 
