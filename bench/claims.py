@@ -72,13 +72,14 @@ def prepare_database(url: str, instance: str, clients: int, sessions: int,
     from timebank.accounts import operations as accounts
     from timebank.api import operations as api_tokens
     from timebank.core import clock
-    from timebank.demo import CATALOGUE
+    from timebank.catalogue import operations as catalogue
+    from timebank.catalogue.data import DISTRICT_CATALOGUE
     from timebank.extensions import db
     from timebank.members import operations as members
     from timebank.orgs import operations as orgs
     from timebank.orgs.models import OrgKind
     from timebank.posts import operations as posts
-    from timebank.posts.models import PostKind
+    from timebank.catalogue.models import PostKind
     from timebank.posts.schedule import Schedule
 
     app = create_app()
@@ -87,7 +88,7 @@ def prepare_database(url: str, instance: str, clients: int, sessions: int,
         district = orgs.create_node(None, None, OrgKind.DISTRICT, "基准区", code="B")
         street = orgs.create_node(None, district, OrgKind.STREET, "基准街道")
         community = orgs.create_node(None, street, OrgKind.COMMUNITY, "基准社区")
-        posts.ensure_catalogue(CATALOGUE)
+        catalogue.ensure_catalogue(DISTRICT_CATALOGUE)
         staff = accounts.create_user(None, "13900000000", "工作人员",
                                      password_hash=generate_password_hash("bench-12345"))
         accounts.assign_role(None, staff, "community_staff", community)

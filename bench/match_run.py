@@ -70,21 +70,21 @@ def _fill(url: str, instance: str, n_members: int, n_posts: int, seed: int) -> d
     from timebank.accounts.models import User
     from timebank.config import TestConfig
     from timebank.core import clock
-    from timebank.demo import CATALOGUE
+    from timebank.catalogue import operations as catalogue
+    from timebank.catalogue.data import DISTRICT_CATALOGUE
     from timebank.extensions import db
     from timebank.members.models import (Member, MemberProfile, Skill, member_profile_categories,
                                          member_profile_kinds, member_profile_skills)
     from timebank.orgs.models import OrgNode
-    from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSession,
-                                       post_skills)
+    from timebank.catalogue.models import PostCategory, PostKind
+    from timebank.posts.models import Claim, Post, PostSession, post_skills
 
     rng = random.Random(seed)
     app = create_app(TestConfig(url, instance))
     now = clock.now()
     with app.app_context():
-        from timebank.posts import operations as posts
 
-        posts.ensure_catalogue(CATALOGUE)
+        catalogue.ensure_catalogue(DISTRICT_CATALOGUE)
         db.session.commit()
         kinds = [(k.id, k.category_id) for k in db.session.query(PostKind).all()]
         categories = [c.id for c in db.session.query(PostCategory).all()]

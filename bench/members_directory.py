@@ -73,7 +73,7 @@ def pages(community) -> list[tuple[str, dict]]:
     from timebank.extensions import db
     from timebank.members.models import Skill
     from timebank.orgs.models import OrgNode
-    from timebank.posts.models import PostCategory, PostKind
+    from timebank.catalogue.models import PostCategory, PostKind
 
     grid = db.session.execute(select(OrgNode).where(OrgNode.parent_id == community.id)
                               .order_by(OrgNode.code)).scalars().first()

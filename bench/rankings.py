@@ -224,19 +224,13 @@ def _load_posts(conn, rng: random.Random, now, communities, members, events, sta
                 span) -> None:
     """The posts side the dashboards read: catalogue, posts with sessions over the two years,
     claims with attendance, a verified service record behind every deposit, open needs."""
-    from timebank.demo import CATALOGUE
+    from timebank.catalogue.data import DISTRICT_CATALOGUE
     from timebank.lists.models import Demand
-    from timebank.posts.models import (
-        Claim,
-        Post,
-        PostCategory,
-        PostKind,
-        PostSession,
-        ServiceRecord,
-    )
+    from timebank.catalogue.models import PostCategory, PostKind
+    from timebank.posts.models import Claim, Post, PostSession, ServiceRecord
 
     cats, kinds = [], []
-    for pos, (code, name, name_en, kind_names) in enumerate(CATALOGUE):
+    for pos, (code, name, name_en, kind_names) in enumerate(DISTRICT_CATALOGUE):
         cats.append({"id": pos + 1, "code": code, "name": name, "name_en": name_en,
                      "position": pos})
         for kpos, (kname, kname_en) in enumerate(kind_names):

@@ -15,12 +15,14 @@ from werkzeug.security import generate_password_hash
 
 from timebank.accounts import operations as accounts
 from timebank.accounts.models import Role, User
+from timebank.catalogue import operations as catalogue
+from timebank.catalogue.data import DISTRICT_CATALOGUE
 from timebank.extensions import db
 from timebank.members import operations as members
+from timebank.members.demo import person_name
 from timebank.members.models import Member
 from timebank.orgs import operations as orgs
 from timebank.orgs.models import OrgKind, OrgNode
-from timebank.posts.models import PostCategory, PostKind
 
 DEMO_PASSWORD = "demo12345"
 SEED = 20261121
@@ -51,32 +53,6 @@ UNITS = [
     "中国移动滨河分公司", "中国电信滨河分公司", "滨河职业技术学院", "区消防救援大队",
     "区司法局", "区应急管理局", "区退役军人事务局", "滨河日报社",
 ]
-CATALOGUE = [
-    ("convenience", "便民服务", "Convenience service", [
-        ("理发义剪", "Free haircuts"), ("家电维修", "Appliance repair"),
-        ("法律咨询", "Legal advice"), ("健康义诊", "Free health check"),
-        ("政策宣讲", "Policy briefing"), ("代买代办", "Errands"),
-        ("垃圾分类引导", "Waste sorting guidance"), ("环境整治", "Neighbourhood clean-up"),
-        ("文明交通劝导", "Traffic civility"), ("平安巡逻", "Safety patrol"),
-        ("疫苗接种引导", "Vaccination guidance"), ("反诈宣传", "Anti-fraud awareness"),
-    ]),
-    ("caring", "爱心帮扶", "Caring assistance", [
-        ("空巢老人探访", "Visiting elderly living alone"), ("助老送餐", "Meals for the elderly"),
-        ("残疾人帮扶", "Help for the disabled"), ("困难家庭帮扶", "Help for families in need"),
-        ("留守儿童陪伴", "Company for left-behind children"), ("课业辅导", "Homework tutoring"),
-        ("心理疏导", "Counselling"), ("就业指导", "Job guidance"), ("助医陪诊", "Hospital escort"),
-        ("爱心捐助", "Donations"), ("助残出行", "Mobility help"),
-    ]),
-    ("culture", "文体艺术", "Culture, sports and arts", [
-        ("书法教学", "Calligraphy class"), ("绘画辅导", "Painting class"),
-        ("合唱指导", "Choir coaching"), ("广场舞编排", "Square dance"),
-        ("太极拳教学", "Tai chi class"), ("棋类活动", "Chess and go"),
-        ("读书分享", "Reading club"), ("摄影记录", "Photography"), ("手工编织", "Handicrafts"),
-        ("戏曲表演", "Opera performance"), ("体育赛事组织", "Sports events"),
-    ]),
-]
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
-GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉梅晓东海波丹宁欣怡浩然子涵雨轩梓萱思远嘉怡俊杰文博佳琪晨阳心怡")
 
 
 @dataclasses.dataclass
@@ -98,11 +74,6 @@ class DemoContext:
 
 def has_data() -> bool:
     return db.session.execute(select(func.count()).select_from(OrgNode)).scalar_one() > 0
-
-
-def person_name(rng: random.Random) -> str:
-    given = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
-    return rng.choice(SURNAMES) + given
 
 
 def _user(ctx_hash: str, phone: str, name: str) -> User:
@@ -128,14 +99,7 @@ def seed() -> str:
             ]
     units = [orgs.create_node(None, district, OrgKind.UNIT, name) for name in UNITS]
 
-    for pos, (code, name, name_en, kinds) in enumerate(CATALOGUE):
-        cat = PostCategory(code=code, name=name, name_en=name_en, position=pos)
-        db.session.add(cat)
-        db.session.flush()
-        for kpos, (kname, kname_en) in enumerate(kinds):
-            db.session.add(PostKind(category_id=cat.id, code=f"{code}-{kpos + 1:02d}", name=kname,
-                                    name_en=kname_en, position=kpos))
-    db.session.flush()
+    catalogue.ensure_catalogue(DISTRICT_CATALOGUE)
 
     admin = _user(pw_hash, "13800000001", "赵建国")
     accounts.assign_role(None, admin, Role.DISTRICT_ADMIN, district)

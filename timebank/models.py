@@ -2,6 +2,7 @@
 from timebank.accounts.models import RoleAssignment, User  # noqa: F401
 from timebank.api.models import ApiToken  # noqa: F401
 from timebank.audit.models import AuditEvent  # noqa: F401
+from timebank.catalogue.models import PostCategory, PostKind  # noqa: F401
 from timebank.core.settings import Setting  # noqa: F401
 from timebank.inbox.models import Message  # noqa: F401
 from timebank.jobs.models import JobRequest, JobRun  # noqa: F401
@@ -10,8 +11,8 @@ from timebank.lists.models import Demand, Project, Resource  # noqa: F401
 from timebank.matching.models import MatchRun, Proposal  # noqa: F401
 from timebank.members.models import Member, MemberProfile, Skill, UnitReport  # noqa: F401
 from timebank.orgs.models import OrgNode  # noqa: F401
-from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSession,  # noqa: F401
-                                   ServiceRecord, WaitlistEntry)
+from timebank.posts.models import (Claim, Post, PostSession, ServiceRecord,  # noqa: F401
+                                   WaitlistEntry)
 from timebank.recognition.models import (AwardList, AwardNominee,  # noqa: F401
                                          AwardObjection, RankingSnapshot,
                                          RankingSnapshotEntry, ServiceYearTotal)

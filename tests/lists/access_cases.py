@@ -8,12 +8,13 @@ test's database, so the refusals are checked on real objects of another scope.
 def _category():
     from sqlalchemy import select
 
-    from timebank.demo import CATALOGUE
-    from timebank.extensions import db
-    from timebank.posts import operations
-    from timebank.posts.models import PostCategory
+    from timebank.catalogue import operations as catalogue
 
-    operations.ensure_catalogue(CATALOGUE)
+    from timebank.catalogue.data import DISTRICT_CATALOGUE
+    from timebank.extensions import db
+    from timebank.catalogue.models import PostCategory
+
+    catalogue.ensure_catalogue(DISTRICT_CATALOGUE)
     return db.session.execute(select(PostCategory).order_by(PostCategory.id)).scalars().first()
 
 

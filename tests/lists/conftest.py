@@ -19,7 +19,7 @@ def make_demand(db, tree, catalogue):  # noqa: F811 (the imported fixture)
     from sqlalchemy import select
 
     from timebank.lists import operations
-    from timebank.posts.models import PostCategory
+    from timebank.catalogue.models import PostCategory
 
     def make(community=None, actor=None, category="convenience", **kw):
         cat = db.session.execute(select(PostCategory).where(PostCategory.code == category)

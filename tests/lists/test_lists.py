@@ -211,7 +211,7 @@ def test_rejected_resource_is_not_proposed_again(db, tree, make_demand, make_res
 
 
 def test_staff_publish_a_demand_from_the_page(app, db, tree, catalogue, client):
-    from timebank.posts.models import PostCategory
+    from timebank.catalogue.models import PostCategory
 
     cat = db.session.execute(select(PostCategory)).scalars().first()
     client.login(tree.staff)

@@ -6,13 +6,14 @@ def post(t) -> int:
     import datetime as dt
 
     from timebank.core import clock
-    from timebank.demo import CATALOGUE
+    from timebank.catalogue import operations as catalogue
+    from timebank.catalogue.data import DISTRICT_CATALOGUE
     from timebank.extensions import db
     from timebank.posts import operations
-    from timebank.posts.models import PostKind
+    from timebank.catalogue.models import PostKind
     from timebank.posts.schedule import Schedule
 
-    operations.ensure_catalogue(CATALOGUE)
+    catalogue.ensure_catalogue(DISTRICT_CATALOGUE)
     kind = db.session.query(PostKind).order_by(PostKind.id).first()
     day = clock.today() + dt.timedelta(days=3)
     p = operations.create_post(None, t.C1, operations.PostData(

@@ -23,11 +23,11 @@ def day_on(weekday: int, at_least: int = 2) -> dt.date:
 
 @pytest.fixture
 def catalogue(db):
-    from timebank.demo import CATALOGUE
-    from timebank.posts import operations
-    from timebank.posts.models import PostKind
+    from timebank.catalogue import operations as catalogue
+    from timebank.catalogue.data import DISTRICT_CATALOGUE
+    from timebank.catalogue.models import PostKind
 
-    operations.ensure_catalogue(CATALOGUE)
+    catalogue.ensure_catalogue(DISTRICT_CATALOGUE)
     db.session.commit()
     return {k.code: k for k in db.session.execute(select(PostKind)).scalars()}
 

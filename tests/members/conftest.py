@@ -27,7 +27,7 @@ def id_number():
 @pytest.fixture
 def catalogue(db):
     """Two post categories with kinds, like the district catalogue."""
-    from timebank.posts.models import PostCategory, PostKind
+    from timebank.catalogue.models import PostCategory, PostKind
 
     cats = {}
     for pos, (code, name, kinds) in enumerate([

@@ -6,7 +6,7 @@ from sqlalchemy import event, select
 
 from timebank.members import operations, queries
 from timebank.members.models import MemberProfile, ProfileSource
-from timebank.posts.models import PostKind
+from timebank.catalogue.models import PostKind
 
 
 @pytest.fixture

@@ -14,14 +14,15 @@ def _objects(t):
         from sqlalchemy import select
 
         from timebank.core import clock
-        from timebank.demo import CATALOGUE
+        from timebank.catalogue import operations as catalogue
+        from timebank.catalogue.data import DISTRICT_CATALOGUE
         from timebank.extensions import db
         from timebank.members.models import Member
         from timebank.posts import operations
-        from timebank.posts.models import PostKind
+        from timebank.catalogue.models import PostKind
         from timebank.posts.schedule import Schedule
 
-        operations.ensure_catalogue(CATALOGUE)
+        catalogue.ensure_catalogue(DISTRICT_CATALOGUE)
         kind = db.session.execute(select(PostKind).limit(1)).scalar_one()
         day = clock.today() + dt.timedelta(days=3)
         post = operations.create_post(None, t.C3, operations.PostData(

@@ -12,14 +12,14 @@ _seq = itertools.count(1)
 @pytest.fixture
 def catalogue(db):
     """The district catalogue (3 categories, 34 kinds), as the demo loads it."""
-    from timebank.demo import CATALOGUE
-    from timebank.posts import operations
+    from timebank.catalogue import operations as catalogue
+    from timebank.catalogue.data import DISTRICT_CATALOGUE
 
-    operations.ensure_catalogue(CATALOGUE)
+    catalogue.ensure_catalogue(DISTRICT_CATALOGUE)
     db.session.commit()
     from sqlalchemy import select
 
-    from timebank.posts.models import PostKind
+    from timebank.catalogue.models import PostKind
 
     return {k.code: k for k in db.session.execute(select(PostKind)).scalars()}
 

@@ -1,6 +1,6 @@
 from sqlalchemy import func, select
 
-from timebank.posts.models import PostCategory, PostKind
+from timebank.catalogue.models import PostCategory, PostKind
 
 
 def test_catalogue_command_loads_the_34_kinds_once(app, db):

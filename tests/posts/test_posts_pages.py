@@ -158,7 +158,7 @@ def test_cancel_through_the_page_tells_the_claimants(client, db, tree, make_post
 
 
 def test_staff_add_a_kind_for_their_community(client, db, tree, catalogue):
-    from timebank.posts.models import PostCategory, PostKind
+    from timebank.catalogue.models import PostCategory, PostKind
 
     client.login(tree.staff)
     cat = db.session.execute(select(PostCategory).where(PostCategory.code == "culture")

@@ -23,7 +23,7 @@ def member_of(db, user):
 
 def catalogue(db):
     """Two categories with a kind each; returns (kind_a, kind_b)."""
-    from timebank.posts.models import PostCategory, PostKind
+    from timebank.catalogue.models import PostCategory, PostKind
 
     kinds = []
     for pos, (code, name) in enumerate((("convenience", "便民服务"), ("caring", "爱心帮扶"))):

@@ -12,7 +12,7 @@ from timebank.core import clock
 from timebank.extensions import db
 from timebank.lists import operations
 from timebank.members.models import Skill
-from timebank.posts.models import PostCategory, PostKind
+from timebank.catalogue.models import PostCategory, PostKind
 
 #: (title, category code, need kind, skill codes, people, urgency, micro-wish resident or "")
 DEMANDS = [

@@ -21,7 +21,7 @@ from timebank.core.db import UTCDateTime
 from timebank.extensions import db
 from timebank.members.models import Member, Skill
 from timebank.orgs.models import OrgKind, OrgNode
-from timebank.posts.models import PostCategory
+from timebank.catalogue.models import PostCategory
 
 
 class ResourceKind(enum.StrEnum):

@@ -27,7 +27,7 @@ from timebank.lists.models import (AREA_KINDS, DEMAND_TRANSITIONS, PROJECT_TRANS
                                    ResourceStatus)
 from timebank.members.models import Member, Skill
 from timebank.orgs.models import OrgKind, OrgNode
-from timebank.posts.models import PostCategory
+from timebank.catalogue.models import PostCategory
 
 MAX_PEOPLE = 1000
 MAX_QUANTITY = 10_000_000

@@ -21,7 +21,7 @@ from timebank.lists.models import (AREA_KINDS, Demand, DemandStatus, Project, Pr
                                    Resource, ResourceKind, ResourceStatus)
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
-from timebank.posts.models import PostCategory
+from timebank.catalogue.models import PostCategory
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
 ID = "int(min=1, max=2147483647)"
@@ -477,9 +477,9 @@ def project_status(project_id: int):
 def generate_post(project_id: int):
     """A post with sessions for the project, on the posts package's own form."""
     from timebank.posts import operations as posts
-    from timebank.posts import queries as post_queries
+    from timebank.catalogue import queries as catalogue_queries
     from timebank.posts.forms import PostForm
-    from timebank.posts.models import PostKind
+    from timebank.catalogue.models import PostKind
     from timebank.posts.schedule import Schedule
 
     p = _managed_project(project_id)
@@ -488,7 +488,7 @@ def generate_post(project_id: int):
     form = PostForm()
     form.community_id.choices = [(p.community_id, p.community.full_name)]
     grouped: dict[str, list] = {}
-    for k in post_queries.kinds_for([p.community_id]):
+    for k in catalogue_queries.kinds_for([p.community_id]):
         if p.category_id is None or k.category_id == p.category_id:
             grouped.setdefault(k.category.display_name, []).append((k.id, k.display_name))
     form.kind_id.choices = grouped

@@ -34,7 +34,8 @@ from timebank.matching.rules import Rules
 from timebank.matching.scoring import DemandFacts, MemberFacts, ResourceFacts, SessionFacts
 from timebank.members.models import Member, MemberStatus, slot_of
 from timebank.orgs.models import OrgKind, OrgNode
-from timebank.posts.models import Claim, ClaimStatus, Post, PostKind, PostSession, PostStatus
+from timebank.catalogue.models import PostKind
+from timebank.posts.models import Claim, ClaimStatus, Post, PostSession, PostStatus
 
 #: A predicate on (community id, post id or demand id): does the running match replace the
 #: live proposals there? Those proposals neither block their pairs nor use up capacity.

@@ -11,11 +11,21 @@ import random
 from sqlalchemy import select
 from stdnum.cn import ric
 
-from timebank.demo import person_name
 from timebank.extensions import db
 from timebank.members import identity, operations, queries
 from timebank.members.models import SLOTS, Member, Skill
-from timebank.posts.models import PostCategory, PostKind
+from timebank.catalogue import operations as catalogue
+from timebank.catalogue.data import DISTRICT_CATALOGUE
+from timebank.catalogue.models import PostCategory, PostKind
+
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉梅晓东海波丹宁欣怡浩然子涵雨轩梓萱思远嘉怡俊杰文博佳琪晨阳心怡")
+
+
+def person_name(rng: random.Random) -> str:
+    given = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
+    return rng.choice(SURNAMES) + given
+
 
 #: (code, name, English name): the district's skills vocabulary.
 SKILLS = [
@@ -97,18 +107,9 @@ def seed_skills() -> dict[str, Skill]:
 
 
 def seed_post_catalogue() -> None:
-    """The district post catalogue of the demo (timebank.demo.CATALOGUE), for tests and
-    benchmarks that need its names without loading the whole demo district."""
-    from timebank.demo import CATALOGUE
-
-    for pos, (code, name, name_en, kinds) in enumerate(CATALOGUE):
-        cat = PostCategory(code=code, name=name, name_en=name_en, position=pos)
-        db.session.add(cat)
-        db.session.flush()
-        for kpos, (kname, kname_en) in enumerate(kinds):
-            db.session.add(PostKind(category_id=cat.id, code=f"{code}-{kpos + 1:02d}",
-                                    name=kname, name_en=kname_en, position=kpos))
-    db.session.flush()
+    """The district post catalogue, for tests and benchmarks that need its names without loading
+    the whole demo district."""
+    catalogue.ensure_catalogue(DISTRICT_CATALOGUE)
 
 
 def _form_for(ctx, member: Member, skills: dict[str, Skill], categories, kinds_by_cat) -> None:

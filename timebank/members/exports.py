@@ -21,7 +21,7 @@ from timebank.members.imports import format_availability
 from timebank.members.models import (ID_NUMBER_CONTEXT, STATUS_LABELS, Member, MemberStatus,
                                      mask_id_number)
 from timebank.orgs.models import OrgNode
-from timebank.posts.models import PostCategory, PostKind
+from timebank.catalogue.models import PostCategory, PostKind
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

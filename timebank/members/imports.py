@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from timebank.accounts.models import Role, RoleAssignment, User
 from timebank.audit import operations as audit
+from timebank.catalogue import queries as catalogue_queries
 from timebank.core import clock
 from timebank.core.errors import Conflict, Invalid
 from timebank.core.validators import is_cn_mobile, normalize_phone
@@ -357,7 +358,7 @@ class _Lookups:
         self.grids = {g.name: g.id for g in grids} | {g.code: g.id for g in grids}
         skills = queries.skills(active_only=True)
         self.skills = {s.name: s.id for s in skills} | {s.code: s.id for s in skills}
-        self.categories = {c.name: c.id for c in queries.categories()}
+        self.categories = {c.name: c.id for c in catalogue_queries.categories()}
         self.kinds = {k.name: k.id for k in queries.kinds_for(community.id)}
 
 
@@ -724,7 +725,7 @@ def template_xlsx() -> bytes:
     lists = wb.create_sheet("名单")
     lists.append(["特长名单", "岗位类别", "岗位名称", "单位名单"])
     skills = [s.name for s in queries.skills()]
-    cats = [c.name for c in queries.categories()]
+    cats = [c.name for c in catalogue_queries.categories()]
     kinds = [k.name for k in queries.kinds_for(None)]
     units = [u.name for u in queries.active_units()]
     for i in range(max(len(skills), len(cats), len(kinds), len(units), 0)):

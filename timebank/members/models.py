@@ -20,7 +20,7 @@ from timebank.extensions import db
 from timebank.orgs.models import OrgNode
 
 if TYPE_CHECKING:
-    from timebank.posts.models import PostCategory, PostKind
+    from timebank.catalogue.models import PostCategory, PostKind
 
 #: Parts of a day a member can be free in; the order defines the availability bit layout.
 SLOTS = ("morning", "afternoon", "evening")

@@ -16,7 +16,7 @@ from timebank.members.models import (Member, MemberProfile, MemberStatus, Skill,
                                      mask_to_availability, member_profile_categories,
                                      member_profile_kinds, member_profile_skills)
 from timebank.orgs.models import OrgKind, OrgNode
-from timebank.posts.models import PostCategory, PostKind
+from timebank.catalogue.models import PostKind
 
 #: IN lists are split so one query never binds more parameters than a database accepts.
 _CHUNK = 5000
@@ -147,10 +147,6 @@ def skills(active_only: bool = True) -> list[Skill]:
     if active_only:
         stmt = stmt.where(Skill.active.is_(True))
     return list(db.session.execute(stmt).scalars())
-
-
-def categories() -> list[PostCategory]:
-    return list(db.session.execute(select(PostCategory).order_by(PostCategory.position)).scalars())
 
 
 def kinds_for(community_id: int | None) -> list[PostKind]:

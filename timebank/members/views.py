@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 
 from timebank.accounts.models import Role
+from timebank.catalogue import queries as catalogue_queries
 from timebank.core import nav
 from timebank.core.access import get_or_404, public, require
 from timebank.core.errors import DomainError
@@ -23,7 +24,7 @@ from timebank.members.forms import (ApplicationForm, BulkForm, ImportForm, MoveF
 from timebank.members.models import (SLOT_LABELS, SLOTS, STATUS_LABELS, WEEKDAY_LABELS, Member,
                                      MemberStatus, Skill, UnitReport)
 from timebank.orgs.models import OrgNode
-from timebank.posts.models import PostCategory, PostKind
+from timebank.catalogue.models import PostCategory, PostKind
 
 bp = Blueprint("members", __name__, url_prefix="/members")
 
@@ -191,7 +192,7 @@ def _fill_profile_choices(form: ProfileForm, member: Member, profile) -> None:
     chosen_skills = {s.id for s in profile.skills} if profile else set()
     form.skills.choices = [(s.id, s.display_name) for s in queries.skills(active_only=False)
                            if s.active or s.id in chosen_skills]
-    form.willing_categories.choices = [(c.id, c.display_name) for c in queries.categories()]
+    form.willing_categories.choices = [(c.id, c.display_name) for c in catalogue_queries.categories()]
     form.willing_kinds.choices = [(k.id, k.display_name)
                                   for k in queries.kinds_for(member.community_id)]
 
@@ -238,7 +239,7 @@ def edit_form(member_id: int):
         kinds_by_category.setdefault(k.category_id, []).append(k)
     return render_template(
         "members/profile_form.html", form=form, member=member, is_self=is_self,
-        categories=queries.categories(), kinds_by_category=kinds_by_category,
+        categories=catalogue_queries.categories(), kinds_by_category=kinds_by_category,
         slots=SLOTS, slot_labels=SLOT_LABELS, weekday_labels=WEEKDAY_LABELS,
     ), (400 if request.method == "POST" else 200)
 
@@ -325,7 +326,7 @@ def _directory_context(f: queries.DirectoryFilter):
     # Grids only once a community is chosen (a district has hundreds).
     grids = queries.grids_of(community_ids) if len(community_ids) <= 3 else []
     return {"communities": communities, "grids": grids, "units": queries.active_units(),
-            "skills": queries.skills(active_only=False), "categories": queries.categories(),
+            "skills": queries.skills(active_only=False), "categories": catalogue_queries.categories(),
             "kinds": queries.kinds_for(f.community_id), "status_labels": STATUS_LABELS,
             "filters": f}
 

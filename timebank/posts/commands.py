@@ -16,10 +16,10 @@ def group() -> None:
 @with_appcontext
 def catalogue_command() -> None:
     """Load the district catalogue of post kinds (3 categories, 34 kinds) where missing."""
-    from timebank.demo import CATALOGUE
-    from timebank.posts import operations
+    from timebank.catalogue import operations as catalogue
+    from timebank.catalogue.data import DISTRICT_CATALOGUE
 
-    added = operations.ensure_catalogue(CATALOGUE)
+    added = catalogue.ensure_catalogue(DISTRICT_CATALOGUE)
     db.session.commit()
     click.echo(f"{added} post kinds added.")
 

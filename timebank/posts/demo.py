@@ -15,7 +15,7 @@ from timebank.core import clock
 from timebank.extensions import db
 from timebank.posts import operations, qr
 from timebank.posts.errors import AlreadyClaimed, MonthlyLimitReached, PostFull, TimeConflict
-from timebank.posts.models import PostKind
+from timebank.catalogue.models import PostKind
 from timebank.posts.schedule import Schedule
 
 #: Kind name -> skill code required (members' skills vocabulary) for posts of that kind.

@@ -1,4 +1,4 @@
-"""Public-benefit posts (公益岗位): the catalogue of categories and kinds, the posts staff publish,
+"""Public-benefit posts (公益岗位): the posts staff publish (of a kind from :mod:`timebank.catalogue`),
 their sessions, members' claims and waiting lists, and the service records that attendance (or a
 member's own report) produces for staff to verify."""
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, String, Table,
                         Text, UniqueConstraint)
@@ -15,51 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from timebank.core import clock
 from timebank.core.db import UTCDateTime
 from timebank.extensions import db
+from timebank.catalogue.models import PostCategory, PostKind  # noqa: F401  (relationships)
 from timebank.orgs.models import OrgNode
-
-
-class _Named:
-    name: Mapped[str]
-    name_en: Mapped[str]
-
-    @property
-    def display_name(self) -> str:
-        locale = get_locale()
-        if locale is not None and locale.language == "en" and self.name_en:
-            return self.name_en
-        return self.name
-
-
-class PostCategory(_Named, db.Model):
-    """便民服务 / 爱心帮扶 / 文体艺术."""
-
-    __tablename__ = "post_categories"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(50))
-    name_en: Mapped[str] = mapped_column(String(80), default="")
-    position: Mapped[int] = mapped_column(default=0)
-
-    kinds: Mapped[list[PostKind]] = relationship(back_populates="category",
-                                                 order_by="PostKind.position")
-
-
-class PostKind(_Named, db.Model):
-    __tablename__ = "post_kinds"
-    __table_args__ = (UniqueConstraint("category_id", "name"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    category_id: Mapped[int] = mapped_column(ForeignKey("post_categories.id"))
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(50))
-    name_en: Mapped[str] = mapped_column(String(80), default="")
-    position: Mapped[int] = mapped_column(default=0)
-    #: Kinds added by a community's staff are offered only there; None = district catalogue.
-    community_id: Mapped[int | None] = mapped_column(ForeignKey("org_nodes.id"))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-    category: Mapped[PostCategory] = relationship(back_populates="kinds", lazy="joined")
 
 
 # --- posts and sessions ------------------------------------------------------------------------

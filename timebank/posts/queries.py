@@ -14,9 +14,9 @@ from timebank.core import clock
 from timebank.extensions import db
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.orgs.queries import subtree_ids
-from timebank.posts.models import (Claim, ClaimStatus, Post, PostCategory, PostKind, PostSession,
-                                   PostStatus, RecordStatus, ServiceRecord, WaitlistEntry,
-                                   WaitStatus, post_skills)
+from timebank.catalogue.models import PostKind
+from timebank.posts.models import (Claim, ClaimStatus, Post, PostSession, PostStatus, RecordStatus,
+                                   ServiceRecord, WaitlistEntry, WaitStatus, post_skills)
 from timebank.posts.operations import member_may_see
 
 
@@ -227,21 +227,6 @@ def waiting_session_ids(member, post_id: int) -> set[int]:
     return set(db.session.execute(select(WaitlistEntry.session_id).join(PostSession).where(
         WaitlistEntry.member_id == member.id, PostSession.post_id == post_id,
         WaitlistEntry.status == WaitStatus.WAITING.value)).scalars())
-
-
-def categories() -> list[PostCategory]:
-    return list(db.session.execute(select(PostCategory).order_by(PostCategory.position))
-                .scalars())
-
-
-def kinds_for(community_ids: Sequence[int] | None = None) -> list[PostKind]:
-    """Active kinds of the district catalogue plus those added by the given communities."""
-    cond = PostKind.community_id.is_(None)
-    if community_ids:
-        cond = or_(cond, PostKind.community_id.in_(community_ids))
-    return list(db.session.execute(
-        select(PostKind).join(PostCategory).where(PostKind.active.is_(True), cond)
-        .order_by(PostCategory.position, PostKind.position, PostKind.id)).scalars())
 
 
 def session_list(post: Post) -> list[PostSession]:

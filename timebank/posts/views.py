@@ -10,6 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from timebank.catalogue import operations as catalogue
+from timebank.catalogue import queries as catalogue_queries
 from timebank.core import clock, nav
 from timebank.core.access import get_or_404, is_safe_redirect, require
 from timebank.core.errors import DomainError
@@ -17,8 +19,9 @@ from timebank.extensions import db
 from timebank.posts import exports, limits, operations, qr, queries
 from timebank.posts.forms import (AddSessionsForm, CancelForm, CheckinForm, KindForm,
                                   MoveSessionForm, PostForm, RejectForm, ReportForm)
-from timebank.posts.models import (Claim, Post, PostCategory, PostKind, PostSession, PostStatus,
-                                   RecordStatus, ServiceRecord, WaitlistEntry)
+from timebank.catalogue.models import PostCategory, PostKind
+from timebank.posts.models import (Claim, Post, PostSession, PostStatus, RecordStatus,
+                                   ServiceRecord, WaitlistEntry)
 from timebank.posts.schedule import Schedule
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
@@ -83,8 +86,8 @@ def index():
     from timebank.members.queries import skills
 
     return render_template("posts/index.html", page=page, filters=filters, member=member,
-                           categories=queries.categories(),
-                           kinds=queries.kinds_for([member.community_id]),
+                           categories=catalogue_queries.categories(),
+                           kinds=catalogue_queries.kinds_for([member.community_id]),
                            skills=skills())
 
 
@@ -247,7 +250,7 @@ def report_service():
     member = _member()
     form = ReportForm()
     form.kind_id.choices = [(0, "—")] + [(k.id, f"{k.category.display_name} · {k.display_name}")
-                                         for k in queries.kinds_for([member.community_id])]
+                                         for k in catalogue_queries.kinds_for([member.community_id])]
     if form.validate_on_submit():
         kind = db.session.get(PostKind, form.kind_id.data) if form.kind_id.data else None
         try:
@@ -337,7 +340,7 @@ def _post_form_choices(form: PostForm, post: Post | None = None) -> None:
         communities.append(post.community)
     form.community_id.choices = [(c.id, c.full_name) for c in communities]
     grouped: dict[str, list] = {}
-    for k in queries.kinds_for([c.id for c in communities]):
+    for k in catalogue_queries.kinds_for([c.id for c in communities]):
         grouped.setdefault(k.category.display_name, []).append((k.id, k.display_name))
     form.kind_id.choices = grouped
     form.skill_ids.choices = [(s.id, s.display_name) for s in skills()]
@@ -528,7 +531,7 @@ def _kind_form() -> KindForm:
     form = KindForm(prefix="kind")
     form.community_id.choices = [(c.id, c.full_name)
                                  for c in queries.managed_communities(current_user)]
-    form.category_id.choices = [(c.id, c.display_name) for c in queries.categories()]
+    form.category_id.choices = [(c.id, c.display_name) for c in catalogue_queries.categories()]
     return form
 
 
@@ -540,7 +543,7 @@ def add_kind():
         from timebank.orgs.models import OrgNode
 
         try:
-            kind = operations.add_kind(current_user, db.session.get(OrgNode, form.community_id.data),
+            kind = catalogue.add_kind(current_user, db.session.get(OrgNode, form.community_id.data),
                                        db.session.get(PostCategory, form.category_id.data),
                                        form.name.data)
         except DomainError as e:

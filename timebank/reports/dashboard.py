@@ -16,18 +16,9 @@ from timebank.ledger.models import Transaction
 from timebank.members.models import Member, MemberStatus
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.orgs.queries import subtree_ids
-from timebank.posts.models import (
-    Attendance,
-    Claim,
-    ClaimStatus,
-    Post,
-    PostCategory,
-    PostKind,
-    PostSession,
-    PostStatus,
-    RecordStatus,
-    ServiceRecord,
-)
+from timebank.catalogue.models import PostCategory, PostKind
+from timebank.posts.models import (Attendance, Claim, ClaimStatus, Post, PostSession, PostStatus,
+                                   RecordStatus, ServiceRecord)
 from timebank.recognition.models import ServiceYearTotal
 from timebank.reports.queries import ParticipationRates
 

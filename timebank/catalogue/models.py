@@ -1,0 +1,55 @@
+"""The district catalogue of service categories and kinds (便民服务 / 爱心帮扶 / 文体艺术, and the
+kinds within them). Posts are of a kind; members name the categories and kinds they are willing
+to serve in; needs and resources are filed under them. It sits below members and posts so both
+can refer to it."""
+from __future__ import annotations
+
+from flask_babel import get_locale
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from timebank.extensions import db
+
+
+class _Named:
+    name: Mapped[str]
+    name_en: Mapped[str]
+
+    @property
+    def display_name(self) -> str:
+        locale = get_locale()
+        if locale is not None and locale.language == "en" and self.name_en:
+            return self.name_en
+        return self.name
+
+
+class PostCategory(_Named, db.Model):
+    """便民服务 / 爱心帮扶 / 文体艺术."""
+
+    __tablename__ = "post_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    kinds: Mapped[list[PostKind]] = relationship(back_populates="category",
+                                                 order_by="PostKind.position")
+
+
+class PostKind(_Named, db.Model):
+    __tablename__ = "post_kinds"
+    __table_args__ = (UniqueConstraint("category_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("post_categories.id"))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    #: Kinds added by a community's staff are offered only there; None = district catalogue.
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("org_nodes.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    category: Mapped[PostCategory] = relationship(back_populates="kinds", lazy="joined")
