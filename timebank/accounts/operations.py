@@ -126,3 +126,17 @@ def revoke_role(actor, assignment: RoleAssignment) -> None:
 def record_login(user: User) -> None:
     user.last_login_at = clock.now()
     db.session.flush()
+
+
+#: Roles whose grant is more than a role row, keyed by role: ``f(actor, user, org)``. A member
+#: needs a member record, so the members package registers ``Role.MEMBER`` here when it is
+#: imported; the orgs page grants every role through :func:`grant_role` without knowing that.
+ROLE_GRANTERS: dict = {}
+
+
+def grant_role(actor, user: User, role: Role | str, org: OrgNode):
+    """Give ``user`` the role at ``org`` the way the role's owner wants it given."""
+    granter = ROLE_GRANTERS.get(Role(role))
+    if granter is not None:
+        return granter(actor, user, org)
+    return assign_role(actor, user, role, org)

@@ -144,6 +144,9 @@ def create_approved_member(actor, user: User, community: OrgNode, grid: OrgNode 
     return member
 
 
+accounts.ROLE_GRANTERS[Role.MEMBER] = create_approved_member
+
+
 def register(phone: str, name: str, id_number: str, password: str, community: OrgNode | None,
              grid: OrgNode | None, unit: OrgNode | None) -> Member:
     """Online registration by a new person: a new account and a pending member.

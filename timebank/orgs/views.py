@@ -14,7 +14,6 @@ from timebank.core import nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
 from timebank.extensions import db
-from timebank.members import operations as members
 from timebank.orgs import operations, queries
 from timebank.orgs.forms import AddChildForm, MoveForm, RenameForm
 from timebank.orgs.models import ALLOWED_PARENTS, OrgKind, OrgNode
@@ -165,10 +164,7 @@ def assign_role(node_id: int):
                                         "initial password to create one."), field="name")
                 user = accounts.create_user(current_user, form.phone.data, form.name.data,
                                             form.password.data)
-            if form.role.data == Role.MEMBER:
-                members.create_approved_member(current_user, user, node)
-            else:
-                accounts.assign_role(current_user, user, form.role.data, node)
+            accounts.grant_role(current_user, user, form.role.data, node)
         except DomainError as e:
             db.session.rollback()
             field = getattr(form, e.details.get("field", "phone"), None) or form.phone
