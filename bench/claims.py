@@ -12,8 +12,8 @@ What it does:
    fills it: one street, one community, ``--clients`` approved members each with an API token,
    and ``--sessions`` sessions (over several posts) with room for everyone.
 2. Starts ``gunicorn`` with ``--workers`` workers (4) on that database, with
-   ``TIMEBANK_BENCH_ENDPOINTS=1`` (adds ``POST /api/v1/bench/ping``: the same authentication and
-   one insert, no claim logic) and rate limits raised out of the way.
+   ``bench/ping_app.py`` as the app (the real app plus ``POST /api/v1/bench/ping``: the same
+   authentication and one insert, no claim logic) and rate limits raised out of the way.
 3. Drives ``--clients`` concurrent clients (asyncio, one keep-alive connection each, closed loop:
    each sends its next request when the previous answer arrived). First the bare endpoint, then
    the claims: each client claims ``--per-client`` different sessions in a random order, so many
@@ -144,16 +144,17 @@ def free_port() -> int:
 def start_gunicorn(url: str, instance: str, port: int, workers: int, worker_class: str,
                    threads: int) -> subprocess.Popen:
     env = {**os.environ, "TIMEBANK_DATABASE_URL": url, "TIMEBANK_INSTANCE_PATH": instance,
-           "TIMEBANK_BENCH_ENDPOINTS": "1", "TIMEBANK_COOKIE_SECURE": "0",
+           "TIMEBANK_COOKIE_SECURE": "0",
            "TIMEBANK_POSTS_CLAIM_LIMIT": "1000000 per minute",
            "TIMEBANK_POSTS_CHECKIN_LIMIT": "1000000 per minute"}
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     cmd = [gunicorn, "--workers", str(workers), "--worker-class", worker_class,
            "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--keep-alive", "30",
-           "--log-level", "warning", "--chdir", str(ROOT)]
+           "--log-level", "warning", "--chdir", str(ROOT / "bench"),
+           "--pythonpath", str(ROOT)]
     if worker_class == "gthread":
         cmd += ["--threads", str(threads)]
-    proc = subprocess.Popen(cmd + ["wsgi:app"], env=env, start_new_session=True)
+    proc = subprocess.Popen(cmd + ["ping_app:app"], env=env, start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:

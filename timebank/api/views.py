@@ -38,13 +38,6 @@ def _setup(state) -> None:
     app = state.app
     limits.init_app(app)
     app.config.setdefault("API_TOKEN_DAYS", int(os.environ.get("TIMEBANK_API_TOKEN_DAYS", "30")))
-    app.config.setdefault("TIMEBANK_BENCH_ENDPOINTS",
-                          os.environ.get("TIMEBANK_BENCH_ENDPOINTS") == "1")
-    if app.config["TIMEBANK_BENCH_ENDPOINTS"]:
-        from timebank.api.bench import bp as bench_bp
-
-        app.logger.warning("benchmark endpoints enabled (TIMEBANK_BENCH_ENDPOINTS=1)")
-        app.register_blueprint(bench_bp)
 
 
 bp.record_once(_setup)
