@@ -31,7 +31,7 @@ from _members_common import (Timer, app_for, build_district, database_urls, drop
 def make_files(rows: list[list]) -> dict[str, bytes]:
     import openpyxl
 
-    from timebank.members.imports import COLUMNS
+    from timebank.members.sheets import COLUMNS
 
     headers = [c.header for c in COLUMNS]
     wb = openpyxl.Workbook(write_only=True)
@@ -52,7 +52,7 @@ def run(kind: str, url: str, instance: Path, files: dict[str, bytes], n: int) ->
     from sqlalchemy import func, select
 
     from timebank.extensions import db
-    from timebank.members import imports
+    from timebank.members import imports, sheets
     from timebank.members.models import Member
 
     for fmt, data in files.items():
@@ -62,7 +62,7 @@ def run(kind: str, url: str, instance: Path, files: dict[str, bytes], n: int) ->
             for attempt in ("first", "again"):
                 start = time.perf_counter()
                 with timer.lap(f"{attempt}: read {fmt}"):
-                    rows = imports.read_upload(io.BytesIO(data), f"forms.{fmt}")
+                    rows = sheets.read_upload(io.BytesIO(data), f"forms.{fmt}")
                 with timer.lap(f"{attempt}: validate + write"):
                     result = imports.import_rows(staff, community, rows, all_or_nothing=True)
                 with timer.lap(f"{attempt}: commit"):

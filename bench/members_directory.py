@@ -30,10 +30,10 @@ REPEAT = 7
 
 def fill(community, staff, n: int) -> float:
     from timebank.extensions import db
-    from timebank.members import imports
+    from timebank.members import imports, sheets
 
     start = time.perf_counter()
-    headers = [c.key for c in imports.COLUMNS]
+    headers = [c.key for c in sheets.COLUMNS]
     rows = [(i + 2, dict(zip(headers, row))) for i, row in enumerate(form_rows(n))]
     for chunk in range(0, n, 10_000):
         result = imports.import_rows(staff, community, rows[chunk:chunk + 10_000])
@@ -45,12 +45,12 @@ def fill(community, staff, n: int) -> float:
 def neighbour(community, n: int) -> None:
     """Another community in the same street with its own members (outside the staff's scope)."""
     from timebank.extensions import db
-    from timebank.members import imports
+    from timebank.members import imports, sheets
     from timebank.orgs import operations as orgs
 
     other = orgs.create_node(None, community.parent, "community", "邻近社区")
     orgs.create_node(None, other, "grid", "第一网格")
-    headers = [c.key for c in imports.COLUMNS]
+    headers = [c.key for c in sheets.COLUMNS]
     rows = [(i + 2, dict(zip(headers, row))) for i, row in enumerate(form_rows(n, seed=2))]
     for _i, cells in rows:  # distinct people: other phones and ID numbers
         cells["phone"] = "137" + cells["phone"][3:]

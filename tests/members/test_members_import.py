@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from timebank.accounts.models import RoleAssignment, User
-from timebank.members import imports, queries
+from timebank.members import availability, imports, queries, sheets
 from timebank.members.models import Member, MemberProfile, MemberStatus
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-HEADERS = [c.header for c in imports.COLUMNS]
+HEADERS = [c.header for c in sheets.COLUMNS]
 
 
 def xlsx_bytes(rows, headers=HEADERS) -> bytes:
@@ -149,7 +149,7 @@ def test_bad_rows_valid_mode_imports_the_good_ones(client, db, district, id_numb
 
 
 def test_result_lists_row_and_column(app, db, district, id_number):
-    rows = imports.read_upload(io.BytesIO(_bad_file(id_number, id_number())), "x.xlsx")
+    rows = sheets.read_upload(io.BytesIO(_bad_file(id_number, id_number())), "x.xlsx")
     result = imports.import_rows(district.staff, district.C1, rows, all_or_nothing=True)
     by_row = {(e.row, e.column) for e in result.errors}
     assert {(4, "手机号"), (5, "身份证号"), (6, "工作单位"), (7, "特长"), (8, "空闲时间"),
@@ -239,8 +239,8 @@ XXE = b"""<?xml version="1.0"?>
                                   "xl/workbook.xml"])
 def test_xml_entity_attacks_fail_safely(client, db, district, payload, part, monkeypatch):
     data = _xlsx_with_part(part, payload)
-    with pytest.raises(imports.UploadRejected):
-        imports.read_upload(io.BytesIO(data), "x.xlsx")
+    with pytest.raises(sheets.UploadRejected):
+        sheets.read_upload(io.BytesIO(data), "x.xlsx")
     client.login(district.staff)
     before = counts(db)
     r = upload(client, data, community=district.C1)
@@ -256,14 +256,14 @@ def test_zip_bomb_is_refused_before_openpyxl(db, district, monkeypatch):
         # ~100 MB of zeros packs into about 100 KB.
         z.writestr("xl/worksheets/sheet1.xml", b"\0" * (100 * 1024 * 1024))
     data = out.getvalue()
-    assert len(data) < imports.MAX_UPLOAD_BYTES
+    assert len(data) < sheets.MAX_UPLOAD_BYTES
 
     def boom(*a, **k):
         raise AssertionError("openpyxl must not see a zip bomb")
 
-    monkeypatch.setattr(imports.openpyxl, "load_workbook", boom)
-    with pytest.raises(imports.UploadRejected) as e:
-        imports.read_upload(io.BytesIO(data), "bomb.xlsx")
+    monkeypatch.setattr(sheets.openpyxl, "load_workbook", boom)
+    with pytest.raises(sheets.UploadRejected) as e:
+        sheets.read_upload(io.BytesIO(data), "bomb.xlsx")
     assert "MB" in str(e.value.message)
 
 
@@ -280,8 +280,8 @@ def test_zip_that_lies_about_sizes_fails_safely(db, district):
             if data[pos + name_at:pos + name_at + len(name)] == name:
                 data[pos + size_at:pos + size_at + 4] = (4000).to_bytes(4, "little")
             pos += 4
-    with pytest.raises(imports.UploadRejected):
-        imports.read_upload(io.BytesIO(bytes(data)), "liar.xlsx")
+    with pytest.raises(sheets.UploadRejected):
+        sheets.read_upload(io.BytesIO(bytes(data)), "liar.xlsx")
 
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(256)) * 4
@@ -293,8 +293,8 @@ ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "forms.xlsx"),
 ], ids=["png-as-xlsx", "elf-as-csv", "old-xls"])
 def test_renamed_binary_is_refused(client, db, district, data, filename):
-    with pytest.raises(imports.UploadRejected):
-        imports.read_upload(io.BytesIO(data), filename)
+    with pytest.raises(sheets.UploadRejected):
+        sheets.read_upload(io.BytesIO(data), filename)
     client.login(district.staff)
     r = upload(client, data, filename, community=district.C1)
     assert r.status_code == 400
@@ -305,23 +305,23 @@ def test_other_zip_is_not_a_workbook(db, district):
     with zipfile.ZipFile(out, "w") as z:
         z.writestr("[Content_Types].xml", b'<?xml version="1.0"?><Types xmlns="x"/>')
         z.writestr("word/document.xml", b"<document/>")
-    with pytest.raises(imports.UploadRejected):
-        imports.read_upload(io.BytesIO(out.getvalue()), "forms.xlsx")
+    with pytest.raises(sheets.UploadRejected):
+        sheets.read_upload(io.BytesIO(out.getvalue()), "forms.xlsx")
 
 
 def test_xlsx_named_csv_is_read_as_xlsx(db, district, id_number):
     data = xlsx_bytes([row("张三", "13900000001", id_number())])
-    rows = imports.read_upload(io.BytesIO(data), "forms.csv")
+    rows = sheets.read_upload(io.BytesIO(data), "forms.csv")
     assert rows[0][1]["name"] == "张三"
 
 
 def test_too_large_and_empty_files(db, district):
-    with pytest.raises(imports.UploadRejected):
-        imports.read_upload(io.BytesIO(b"a" * (imports.MAX_UPLOAD_BYTES + 1)), "big.csv")
-    with pytest.raises(imports.UploadRejected):
-        imports.read_upload(io.BytesIO(b""), "empty.csv")
-    with pytest.raises(imports.UploadRejected):
-        imports.read_upload(io.BytesIO("姓名,手机号\n张三,1\n".encode()), "missing.csv")
+    with pytest.raises(sheets.UploadRejected):
+        sheets.read_upload(io.BytesIO(b"a" * (sheets.MAX_UPLOAD_BYTES + 1)), "big.csv")
+    with pytest.raises(sheets.UploadRejected):
+        sheets.read_upload(io.BytesIO(b""), "empty.csv")
+    with pytest.raises(sheets.UploadRejected):
+        sheets.read_upload(io.BytesIO("姓名,手机号\n张三,1\n".encode()), "missing.csv")
 
 
 def test_template_downloads(client, db, district):
@@ -335,7 +335,7 @@ def test_template_downloads(client, db, district):
     assert r.data.decode("utf-8-sig").strip() == ",".join(HEADERS)
     assert client.get("/members/import/template.pdf").status_code == 404
     # The empty template imports as zero rows.
-    rows = imports.read_upload(io.BytesIO(client.get("/members/import/template.xlsx").data), "")
+    rows = sheets.read_upload(io.BytesIO(client.get("/members/import/template.xlsx").data), "")
     assert rows == []
 
 
@@ -348,14 +348,14 @@ def test_template_downloads(client, db, district):
     ("", set()),
 ])
 def test_availability_text(text, cells):
-    assert imports.parse_availability(text) == cells
-    assert imports.parse_availability(imports.format_availability(cells)) == cells
+    assert availability.parse_availability(text) == cells
+    assert availability.parse_availability(availability.format_availability(cells)) == cells
 
 
 @pytest.mark.parametrize("text", ["周八", "周一凌晨", "周五至周一上午", "有空就行"])
 def test_availability_text_rejected(text):
     with pytest.raises(ValueError):
-        imports.parse_availability(text)
+        availability.parse_availability(text)
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ def group() -> None:
 def import_command(path: str, community_code: str, valid_rows: bool) -> None:
     """Import completed forms (.xlsx or .csv, the template's columns) into a community."""
     from timebank.core.errors import DomainError
-    from timebank.members import imports
+    from timebank.members import imports, sheets
     from timebank.orgs import queries as orgs
 
     community = orgs.by_code(community_code)
@@ -32,7 +32,7 @@ def import_command(path: str, community_code: str, valid_rows: bool) -> None:
         sys.exit(2)
     try:
         with open(path, "rb") as fh:
-            rows = imports.read_upload(fh, path)
+            rows = sheets.read_upload(fh, path)
         result = imports.import_rows(None, community, rows, all_or_nothing=not valid_rows)
     except DomainError as e:
         db.session.rollback()

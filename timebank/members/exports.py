@@ -14,27 +14,20 @@ from sqlalchemy import Select, select
 
 from timebank.accounts.models import User
 from timebank.core import crypto
+from timebank.core.spreadsheet import neutralise
 from timebank.core.validators import mask_phone
 from timebank.extensions import db
 from timebank.members import queries
-from timebank.members.imports import format_availability
+from timebank.members.availability import format_availability
 from timebank.members.models import (ID_NUMBER_CONTEXT, STATUS_LABELS, Member, MemberStatus,
                                      mask_id_number)
 from timebank.orgs.models import OrgNode
 from timebank.catalogue.models import PostCategory, PostKind
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HEADERS = ("姓名", "手机号", "身份证号", "社区", "网格", "工作单位", "状态", "特长", "其他特长",
            "爱好", "服务意愿", "空闲时间", "每月最多次数")
 _BATCH = 2000
-
-
-def neutralise(value):
-    """Text a spreadsheet would evaluate gets a leading quote; other values pass unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _decrypt(token: str | None) -> str | None:

@@ -1,15 +1,6 @@
 """Bulk import of completed registration forms (.xlsx or .csv) by community staff.
 
-Reading is defensive because the file comes from outside:
-
-* the size is capped before anything is parsed;
-* the type is decided by the content, never the name (a renamed binary is refused);
-* an .xlsx is a zip: its entry count and declared unpacked sizes are checked *before* openpyxl
-  opens it. ``zipfile`` never returns more bytes than an entry declares (it fails the CRC
-  instead), so the declared total bounds the real one and a zip bomb stops here;
-* every XML part is first parsed with defusedxml with DTDs forbidden, so entity expansion
-  ("billion laughs") and external entities fail safely; openpyxl itself also uses defusedxml;
-* .csv is UTF-8 (with or without BOM) or GB18030 (what Excel on Chinese Windows writes).
+The file is read by :mod:`timebank.members.sheets`; the cells are parsed here.
 
 Every row is validated and the errors are listed as (row, column, message). The staff member
 chooses all-or-nothing or valid-rows-only. Rows are matched to existing members by ID number
@@ -23,16 +14,8 @@ write; the import is audited once with its counts.
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import re
-import zipfile
-from collections.abc import Iterable
 
-import openpyxl
-from defusedxml import DefusedXmlException
-from defusedxml import ElementTree as SafeET
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
@@ -46,60 +29,15 @@ from timebank.core.errors import Conflict, Invalid
 from timebank.core.validators import is_cn_mobile, normalize_phone
 from timebank.extensions import db
 from timebank.members import identity, queries
+from timebank.members.availability import parse_availability, split_list
 from timebank.members.queries import in_list
-from timebank.members.models import (SLOTS, Member, MemberProfile, MemberStatus, ProfileSource,
+from timebank.members.sheets import COLUMNS
+from timebank.members.models import (Member, MemberProfile, MemberStatus, ProfileSource,
                                      availability_to_mask, member_profile_categories,
                                      member_profile_kinds, member_profile_skills)
 from timebank.orgs.models import OrgKind, OrgNode
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 20_000
-MAX_ZIP_ENTRIES = 500
-MAX_UNPACKED_BYTES = 80 * 1024 * 1024
-MAX_COLUMNS = 40
 _CHUNK = 900  # keys per IN list when looking rows up
-
-XLSX_SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
-
-
-@dataclasses.dataclass(frozen=True)
-class Column:
-    key: str
-    header: str  # the Chinese column heading in the file
-    required: bool
-    hint: str  # for the instructions sheet of the template
-
-
-COLUMNS = (
-    Column("name", "姓名", True, "必填"),
-    Column("phone", "手机号", True, "必填，11位手机号"),
-    Column("id_number", "身份证号", True, "必填，18位；请将单元格设为文本，避免被改成科学计数法"),
-    Column("unit", "工作单位", False, "本区驻区单位的名称（见“单位名单”）；区外单位留空"),
-    Column("grid", "网格", False, "本社区网格名称，如“第一网格”"),
-    Column("skills", "特长", False, "从“特长名单”中选择，多个用顿号、逗号分隔"),
-    Column("free_text_skills", "其他特长", False, "名单以外的特长，自由填写"),
-    Column("hobbies", "爱好", False, "自由填写"),
-    Column("willing", "服务意愿", False, "岗位类别或岗位名称，如“便民服务、理发义剪”"),
-    Column("availability", "空闲时间", False,
-           "如“周一上午、周三晚上”“工作日晚上”“周末全天”“周一至周五下午”"),
-    Column("max_sessions", "每月最多次数", False, "0-31 的整数"),
-)
-HEADERS = {c.header: c for c in COLUMNS}
-REQUIRED = [c for c in COLUMNS if c.required]
-_SPLIT = re.compile(r"[、,，;；/\s]+")
-
-DAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-SLOT_NAMES = {"morning": "上午", "afternoon": "下午", "evening": "晚上"}
-_DAY_WORDS = {f"{p}{c}": i for p in ("周", "星期", "礼拜")
-              for i, c in enumerate("一二三四五六日")} | {"周天": 6, "星期天": 6, "礼拜天": 6}
-_DAY_GROUPS = {"工作日": range(0, 5), "周末": range(5, 7), "每天": range(7), "每日": range(7)}
-_SLOT_WORDS = {"上午": ("morning",), "早上": ("morning",), "下午": ("afternoon",),
-               "晚上": ("evening",), "夜间": ("evening",), "全天": SLOTS, "": SLOTS}
-
-
-class UploadRejected(Invalid):
-    code = "upload_rejected"
-
 
 @dataclasses.dataclass(frozen=True)
 class RowError:
@@ -121,206 +59,6 @@ class ImportResult:
     @property
     def error_rows(self) -> int:
         return len({e.row for e in self.errors})
-
-
-# --- reading -----------------------------------------------------------------------------------
-
-
-def read_upload(stream, filename: str = "") -> list[tuple[int, dict[str, str]]]:
-    """``[(row number in the file, {column key: text})]`` or :class:`UploadRejected`."""
-    data = stream.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRejected(_l("The file is larger than %(mb)d MB.",
-                                mb=MAX_UPLOAD_BYTES // (1024 * 1024)), field="file")
-    if not data.strip():
-        raise UploadRejected(_l("The file is empty."), field="file")
-    if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data)
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UploadRejected(_l("Old .xls files are not supported: save the file as .xlsx "
-                                "(Excel workbook) and upload it again."), field="file")
-    return _read_csv(data)
-
-
-def _check_zip(data: bytes) -> zipfile.ZipFile:
-    not_xlsx = UploadRejected(_l("The file is not an Excel .xlsx workbook or a CSV file."),
-                              field="file")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise not_xlsx from None
-    if len(entries) > MAX_ZIP_ENTRIES:
-        raise UploadRejected(_l("The workbook has too many parts to be a form."), field="file")
-    if sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
-        raise UploadRejected(_l("The workbook unpacks to more than %(mb)d MB; split it into "
-                                "smaller files.", mb=MAX_UNPACKED_BYTES // (1024 * 1024)),
-                             field="file")
-    if any(e.flag_bits & 0x1 for e in entries):
-        raise UploadRejected(_l("The workbook is password-protected; remove the password and "
-                                "upload it again."), field="file")
-    names = {e.filename for e in entries}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise not_xlsx
-    for entry in entries:
-        if entry.filename.endswith((".xml", ".rels", ".vml")):
-            _check_xml_part(archive, entry.filename)
-    try:
-        types = SafeET.fromstring(archive.read("[Content_Types].xml"), forbid_dtd=True)
-    except (DefusedXmlException, SafeET.ParseError):
-        raise not_xlsx from None
-    if not any(el.get("ContentType") == XLSX_SHEET_TYPE for el in types):
-        raise not_xlsx
-    return archive
-
-
-def _check_xml_part(archive: zipfile.ZipFile, name: str) -> None:
-    """A DTD may only appear before the root element, so parsing stops at the first element."""
-    try:
-        with archive.open(name) as fh:
-            for _event, _el in SafeET.iterparse(fh, events=("start",), forbid_dtd=True):
-                break
-    except (DefusedXmlException, SafeET.ParseError, zipfile.BadZipFile, OSError,
-            NotImplementedError, EOFError, RuntimeError):
-        raise UploadRejected(_l("The workbook contains unsafe or damaged content and was not "
-                                "read."), field="file") from None
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _read_xlsx(data: bytes) -> list[tuple[int, dict[str, str]]]:
-    _check_zip(data)
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds on damaged files; none is worth more detail
-        raise UploadRejected(_l("The workbook could not be read; open it in Excel, save it "
-                                "again and retry."), field="file") from None
-    try:
-        if not workbook.worksheets:
-            raise UploadRejected(_l("The workbook has no sheet."), field="file")
-        rows = workbook.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True)
-        return _rows_from(([_cell_text(v) for v in row] for row in rows))
-    except UploadRejected:
-        raise
-    except Exception:  # damaged parts (bad CRC, broken XML) surface only while reading rows
-        raise UploadRejected(_l("The workbook could not be read; open it in Excel, save it "
-                                "again and retry."), field="file") from None
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> list[tuple[int, dict[str, str]]]:
-    raw = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    for encoding in ("utf-8", "gb18030"):  # GB18030: what Excel on Chinese Windows writes
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UploadRejected(_l("The file is not an Excel .xlsx workbook or a CSV file."),
-                             field="file")
-    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
-        raise UploadRejected(_l("The file is not an Excel .xlsx workbook or a CSV file."),
-                             field="file")
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        return _rows_from(([c.strip() for c in row[:MAX_COLUMNS]] for row in reader))
-    except csv.Error:
-        raise UploadRejected(_l("The CSV file is malformed (check the quotes)."),
-                             field="file") from None
-
-
-def _rows_from(rows: Iterable[list[str]]) -> list[tuple[int, dict[str, str]]]:
-    """Find the header row (within the first 5), then map each data row by heading."""
-    mapping: dict[int, str] | None = None
-    out = []
-    for number, cells in enumerate(rows, start=1):
-        if mapping is None:
-            if number > 5:
-                break
-            found = {i: HEADERS[c.strip()].key for i, c in enumerate(cells)
-                     if c and c.strip() in HEADERS}
-            if any(k == "name" for k in found.values()):
-                missing = [c.header for c in REQUIRED if c.key not in found.values()]
-                if missing:
-                    raise UploadRejected(_l("Required columns are missing: %(cols)s. Use the "
-                                            "template.", cols="、".join(missing)), field="file")
-                mapping = found
-            continue
-        if not any(c for c in cells):
-            continue
-        if len(out) >= MAX_ROWS:
-            raise UploadRejected(_l("At most %(n)d rows per file; split the file.", n=MAX_ROWS),
-                                 field="file")
-        out.append((number, {key: (cells[i] if i < len(cells) else "")
-                             for i, key in mapping.items()}))
-    if mapping is None:
-        raise UploadRejected(_l("No heading row with 姓名, 手机号 and 身份证号 was found in the "
-                                "first rows. Use the template."), field="file")
-    return out
-
-
-# --- parsing cells -----------------------------------------------------------------------------
-
-
-def parse_availability(text: str) -> set[tuple[int, str]]:
-    """"周一上午、工作日晚上、周六至周日全天" -> {(0, "morning"), ...}; ValueError if unreadable."""
-    cells: set[tuple[int, str]] = set()
-    for token in _SPLIT.split(text.strip()):
-        if not token:
-            continue
-        days, rest = _parse_days(token)
-        if rest not in _SLOT_WORDS:
-            raise ValueError(token)
-        cells.update((d, s) for d in days for s in _SLOT_WORDS[rest])
-    return cells
-
-
-def _parse_days(token: str) -> tuple[range | list[int], str]:
-    for word, days in _DAY_GROUPS.items():
-        if token.startswith(word):
-            return days, token[len(word):]
-    m = re.match(r"^(周.|星期.|礼拜.)(?:[至到~\-－—](周.|星期.|礼拜.))?(.*)$", token)
-    if not m or m.group(1) not in _DAY_WORDS:
-        raise ValueError(token)
-    first = _DAY_WORDS[m.group(1)]
-    if m.group(2) is None:
-        return [first], m.group(3)
-    if m.group(2) not in _DAY_WORDS or _DAY_WORDS[m.group(2)] < first:
-        raise ValueError(token)
-    return range(first, _DAY_WORDS[m.group(2)] + 1), m.group(3)
-
-
-def format_availability(cells: Iterable[tuple[int, str]]) -> str:
-    by_day: dict[int, list[str]] = {}
-    for day, slot in sorted(cells, key=lambda c: (c[0], SLOTS.index(c[1]))):
-        by_day.setdefault(day, []).append(slot)
-    parts = []
-    for day, slots in by_day.items():
-        if len(slots) == len(SLOTS):
-            parts.append(f"{DAY_NAMES[day]}全天")
-        else:
-            parts.extend(f"{DAY_NAMES[day]}{SLOT_NAMES[s]}" for s in slots)
-    return "、".join(parts)
-
-
-def split_list(text: str) -> list[str]:
-    return [t for t in _SPLIT.split(text.strip()) if t]
 
 
 # --- validating and writing --------------------------------------------------------------------
@@ -691,54 +429,3 @@ def _group_by_keys(updates: list[dict]) -> list[list[dict]]:
     for u in updates:
         groups.setdefault(tuple(sorted(u)), []).append(u)
     return list(groups.values())
-
-
-# --- templates ---------------------------------------------------------------------------------
-
-
-def template_xlsx() -> bytes:
-    from openpyxl.styles import Font
-
-    from timebank.members.exports import neutralise
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "报到登记"
-    ws.append([c.header for c in COLUMNS])
-    for i, c in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=1, column=i)
-        cell.font = Font(bold=True, color="C8161D" if c.required else "000000")
-        letter = cell.column_letter
-        ws.column_dimensions[letter].width = 22 if c.key in ("id_number", "availability",
-                                                              "willing", "skills") else 14
-        if c.key in ("phone", "id_number"):
-            # Text format: Excel would otherwise turn an 18-digit number into 1.10105E+17.
-            for row in range(2, 2002):
-                ws.cell(row=row, column=i).number_format = "@"
-    ws.freeze_panes = "A2"
-    help_ws = wb.create_sheet("填写说明")
-    help_ws.append(["列名", "说明"])
-    for c in COLUMNS:
-        help_ws.append([c.header, c.hint])
-    help_ws.column_dimensions["A"].width = 14
-    help_ws.column_dimensions["B"].width = 80
-    lists = wb.create_sheet("名单")
-    lists.append(["特长名单", "岗位类别", "岗位名称", "单位名单"])
-    skills = [s.name for s in queries.skills()]
-    cats = [c.name for c in catalogue_queries.categories()]
-    kinds = [k.name for k in queries.kinds_for(None)]
-    units = [u.name for u in queries.active_units()]
-    for i in range(max(len(skills), len(cats), len(kinds), len(units), 0)):
-        lists.append([neutralise(seq[i]) if i < len(seq) else None
-                      for seq in (skills, cats, kinds, units)])
-    for letter in "ABCD":
-        lists.column_dimensions[letter].width = 20
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def template_csv() -> bytes:
-    buf = io.StringIO()
-    csv.writer(buf).writerow([c.header for c in COLUMNS])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -17,7 +17,7 @@ from timebank.core import nav
 from timebank.core.access import get_or_404, public, require
 from timebank.core.errors import DomainError
 from timebank.extensions import db, limiter
-from timebank.members import exports, imports, operations, queries
+from timebank.members import exports, imports, operations, queries, sheets
 from timebank.members.forms import (ApplicationForm, BulkForm, ImportForm, MoveForm, ProfileForm,
                                     RegistrationForm, ReviewForm, SkillEditForm, SkillForm,
                                     UnitReportForm)
@@ -422,7 +422,7 @@ def import_members():
         community = next(c for c in communities if c.id == form.community_id.data)
         upload = form.file.data
         try:
-            rows = imports.read_upload(upload.stream, upload.filename or "")
+            rows = sheets.read_upload(upload.stream, upload.filename or "")
             result = imports.import_rows(current_user, community, rows,
                                          all_or_nothing=form.mode.data == "all")
         except DomainError as e:
@@ -438,18 +438,18 @@ def import_members():
     elif request.method == "POST":
         status = 400
     return render_template("members/import.html", form=form, result=result,
-                           columns=imports.COLUMNS), status
+                           columns=sheets.COLUMNS), status
 
 
 @bp.route("/import/template.<fmt>")
 def import_template(fmt: str):
     require(current_user.is_staff)
     if fmt == "csv":
-        return send_file(io.BytesIO(imports.template_csv()), as_attachment=True,
+        return send_file(io.BytesIO(sheets.template_csv()), as_attachment=True,
                          download_name="members-template.csv", mimetype="text/csv")
     if fmt != "xlsx":
         abort(404)
-    return send_file(io.BytesIO(imports.template_xlsx()), as_attachment=True,
+    return send_file(io.BytesIO(sheets.template_xlsx()), as_attachment=True,
                      download_name="members-template.xlsx", mimetype=exports.XLSX_MIME)
 
 

@@ -8,17 +8,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from timebank.core import clock
+from timebank.core.spreadsheet import XLSX_MIMETYPE  # noqa: F401  (the views send it)
+from timebank.core.spreadsheet import neutralise as safe_cell
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: Spreadsheet programs run cells starting with these as formulas ("formula injection"); titles
-#: and descriptions are typed by users, so such values are written as text with a leading "'".
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _hours(minutes: int | None) -> float:

@@ -11,18 +11,11 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 
 from timebank.core import clock
+from timebank.core.spreadsheet import XLSX_MIMETYPE  # noqa: F401  (the views send it)
+from timebank.core.spreadsheet import neutralise as safe_cell
 from timebank.reports.queries import Card
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF_FONT = "STSong-Light"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """Text a spreadsheet would evaluate gets a leading quote; other values pass unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def hours_value(minutes: int) -> float:
