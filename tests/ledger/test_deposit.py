@@ -8,6 +8,7 @@ import pytest
 from timebank.core import clock
 from timebank.core.errors import Forbidden, Invalid
 from timebank.ledger import operations as ledger
+from timebank.ledger.operations import deposits
 from timebank.ledger import queries
 from timebank.ledger.errors import AlreadyReversed, InsufficientBalance, InvalidAmount
 from timebank.ledger.models import Account, AccountKind, TxKind
@@ -246,13 +247,13 @@ def test_deposit_many_failing_midway_leaves_nothing(db, tree, member_of, ledger_
     m = member_of(tree.member)
     ledger.deposit(None, m, 30, source_type="s", source_id=1, reason="")
     db.session.commit()
-    original = ledger._write_many
+    original = deposits._write_many
 
     def failing(*args):
         original(*args)  # caches, postings and rows all written, the savepoint still open
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(ledger, "_write_many", failing)
+    monkeypatch.setattr(deposits, "_write_many", failing)
     with pytest.raises(RuntimeError):
         ledger.deposit_many(None, [ledger.DepositItem(m, 10, "s", 2),
                                    ledger.DepositItem(m, 20, "s", 3)])

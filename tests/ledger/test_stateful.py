@@ -18,6 +18,7 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
 from timebank.core import clock
 from timebank.core.errors import DomainError
 from timebank.ledger import operations as ledger
+from timebank.ledger.operations import chain, deposits
 from timebank.ledger import queries
 from timebank.ledger.models import Account, AccountKind
 
@@ -32,27 +33,31 @@ def crash_mid_write(at: int):
     from timebank.extensions import db
 
     if db.session.get_bind().dialect.name != "postgresql":
-        name, original = "_insert_postings", ledger._insert_postings
+        name, original = "_insert_postings", chain._insert_postings
 
         def failing(cur, rows):
             if at == 2:
                 original(cur, rows[:1])
             raise RuntimeError("power cut")
     elif at == 1:
-        name, original = "_pg_write_sql", ledger._pg_write_sql
+        name, original = "_pg_write_sql", chain._pg_write_sql
 
         def failing(*args):
             raise RuntimeError("power cut")
     else:
-        name, original = "_loaded_transaction", ledger._loaded_transaction
+        name, original = "_loaded_transaction", chain._loaded_transaction
 
         def failing(values):
             raise RuntimeError("power cut")
-    setattr(ledger, name, failing)
+    # The write path is in chain.py; deposit_many calls some of the same steps from deposits.py.
+    modules = [m for m in (chain, deposits) if hasattr(m, name)]
+    for m in modules:
+        setattr(m, name, failing)
     try:
         yield
     finally:
-        setattr(ledger, name, original)
+        for m in modules:
+            setattr(m, name, original)
 
 NOON = dt.datetime(2026, 6, 15, 4, tzinfo=dt.timezone.utc)
 #: Half the time the one meant to act (-1), else anyone (the system, staff, members).
