@@ -43,8 +43,6 @@ from timebank.ledger.models import (OVERDRAFT_KINDS, Account, AccountKind, Posti
 from timebank.orgs.models import OrgNode
 
 
-
-
 ACCOUNTS = Account.__table__
 POSTINGS = Posting.__table__
 TRANSACTIONS = Transaction.__table__

@@ -12,8 +12,6 @@ from timebank.core.errors import Forbidden, Invalid
 from timebank.ledger import rules
 
 
-
-
 # --- regional rules ----------------------------------------------------------------------------
 
 def can_edit_rules(user) -> bool:

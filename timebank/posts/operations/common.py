@@ -16,7 +16,6 @@ from timebank.posts.models import (Post, PostSession,
                                    PostStatus)
 
 
-
 #: Check-in opens this long before a session starts.
 CHECKIN_OPENS = dt.timedelta(hours=2)
 #: A check-in further than this from the session's start is flagged for review.

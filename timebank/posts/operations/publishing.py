@@ -173,8 +173,6 @@ def update_post(actor, post: Post, data: PostData) -> None:
             promote_waitlist(session)
 
 
-
-
 def publish(actor, post: Post) -> None:
     _check(_manages(actor, post))
     if post.status != PostStatus.DRAFT:

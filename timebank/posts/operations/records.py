@@ -176,7 +176,6 @@ def reject(actor, record: ServiceRecord, reason: str) -> None:
     audit.record(actor, "service_record.reject", "service_record", record.id, reason=reason)
 
 
-
 def revoke(actor, record: ServiceRecord, reason: str) -> bool:
     """Withdraw a verification made in error: the deposit is reversed in the ledger (which
     lowers the member's balance and verified service hours) and the record is marked withdrawn.

@@ -1,0 +1,260 @@
+"""Members' pages: find and claim posts, check in, report service, the activity card."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import (Response, abort, current_app, flash, redirect, render_template,
+                   request, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from timebank.catalogue import queries as catalogue_queries
+from timebank.core import clock
+from timebank.core.access import get_or_404
+from timebank.core.errors import DomainError
+from timebank.extensions import db
+from timebank.posts import exports, limits, operations, qr, queries
+from timebank.posts.forms import (CheckinForm, ReportForm)
+from timebank.catalogue.models import PostKind
+from timebank.posts.models import (Claim, Post, PostSession, WaitlistEntry)
+from timebank.posts.views.common import (ID, _flash_error, _hours, _member, _page, _skill_names,
+                                          bp)
+
+
+# --- members: finding and claiming ------------------------------------------------------------
+
+
+def _filters_from_args() -> queries.Filters:
+    day = None
+    if request.args.get("day"):
+        try:
+            day = dt.date.fromisoformat(request.args["day"])
+        except ValueError:
+            day = None
+    return queries.Filters(
+        category_id=request.args.get("category", type=int),
+        kind_id=request.args.get("kind", type=int),
+        skill_id=request.args.get("skill", type=int),
+        day=day, fits=request.args.get("fits") == "1")
+
+
+@bp.route("/")
+def index():
+    member = _member()
+    filters = _filters_from_args()
+    page = queries.find_posts(member, filters, _page(), current_app.config["PAGE_SIZE"] // 2)
+    from timebank.members.queries import skills
+
+    return render_template("posts/index.html", page=page, filters=filters, member=member,
+                           categories=catalogue_queries.categories(),
+                           kinds=catalogue_queries.kinds_for([member.community_id]),
+                           skills=skills())
+
+
+@bp.route(f"/<{ID}:post_id>")
+def detail(post_id: int):
+    member = queries.member_for(current_user)
+    post = get_or_404(Post, post_id, lambda p: queries.can_view(current_user, p, member))
+    sessions = [s for s in queries.session_list(post) if not s.cancelled]
+    now = clock.now()
+    return render_template(
+        "posts/detail.html", post=post, member=member, now=now,
+        sessions=sessions, upcoming=[s for s in sessions if s.starts_at > now],
+        claimed=queries.claimed_session_ids(member, [post.id]),
+        waiting=queries.waiting_session_ids(member, post.id),
+        skills=_skill_names(post), can_manage=post.can_manage(current_user))
+
+
+@bp.route(f"/<{ID}:post_id>/claim", methods=["POST"])
+@limits.claim_limit
+def claim(post_id: int):
+    member = _member()
+    post = get_or_404(Post, post_id, lambda p: operations.member_may_see(member, p))
+    session = None
+    if request.form.get("session_id"):
+        session = get_or_404(PostSession, request.form["session_id"],
+                             lambda s: s.post_id == post.id)
+    try:
+        out = operations.claim(current_user, member, post, session=session,
+                               waitlist=request.form.get("waitlist") == "1")
+    except DomainError as e:
+        _flash_error(e)
+    else:
+        db.session.commit()
+        if out.claims:
+            flash(_("Claimed %(n)d session(s). See you there!", n=len(out.claims)), "success")
+        if out.waitlisted:
+            flash(_("You are on the waiting list for %(n)d session(s); you will get a message "
+                    "if a place comes free.", n=len(out.waitlisted)), "info")
+        if out.full:
+            flash(_("%(n)d session(s) were full and were not claimed.", n=len(out.full)),
+                  "warning")
+        if out.skipped:
+            flash(_("%(n)d session(s) were not claimed: they clash with another of your claims "
+                    "or go beyond the sessions a month in your registration form.",
+                    n=len(out.skipped)), "warning")
+    return redirect(url_for("posts.detail", post_id=post.id))
+
+
+@bp.route(f"/claims/<{ID}:claim_id>/withdraw", methods=["POST"])
+@limits.claim_limit
+def withdraw(claim_id: int):
+    claim_row = get_or_404(Claim, claim_id, lambda c: c.member.user_id == current_user.id
+                           or c.session.post.can_manage(current_user))
+    try:
+        operations.withdraw(current_user, claim_row)
+    except DomainError as e:
+        _flash_error(e)
+    else:
+        db.session.commit()
+        flash(_("Claim withdrawn."), "success")
+    target = request.form.get("next")
+    if target == "session":
+        return redirect(url_for("posts.manage_session", session_id=claim_row.session_id))
+    return redirect(url_for("posts.my_claims"))
+
+
+@bp.route(f"/waitlist/<{ID}:entry_id>/leave", methods=["POST"])
+def leave_waitlist(entry_id: int):
+    entry = get_or_404(WaitlistEntry, entry_id, lambda e: e.member.user_id == current_user.id)
+    operations.leave_waitlist(current_user, entry)
+    db.session.commit()
+    flash(_("You have left the waiting list."), "success")
+    return redirect(url_for("posts.my_claims"))
+
+
+@bp.route("/mine")
+def my_claims():
+    member = _member()
+    upcoming = queries.my_claims(member, upcoming=True)
+    past = queries.my_claims(member, upcoming=False, limit=50)
+    records = queries.records_by_claim([c.id for c in upcoming + past])
+    return render_template("posts/mine.html", member=member, upcoming=upcoming, past=past,
+                           waiting=queries.my_waiting(member), records=records,
+                           now=clock.now())
+
+
+# --- check-in ----------------------------------------------------------------------------------
+
+
+def _checkin_context(token: str):
+    member = _member()
+    try:
+        session_id = qr.read_token(token)
+    except DomainError as e:
+        return member, None, None, str(e.message)
+    session = db.session.get(PostSession, session_id)
+    if session is None:
+        return member, None, None, _("This QR code is not valid.")
+    from sqlalchemy import select
+
+    claim_row = db.session.execute(select(Claim).where(
+        Claim.session_id == session.id, Claim.member_id == member.id,
+        Claim.status == "active")).scalar_one_or_none()
+    return member, session, claim_row, None
+
+
+@bp.route("/checkin/<token>")
+def checkin_page(token: str):
+    _member_row, session, claim_row, error = _checkin_context(token)
+    if session is not None and claim_row is None:
+        error = _("You have not claimed this session.")
+    record = queries.records_by_claim([claim_row.id]).get(claim_row.id) if claim_row else None
+    return render_template("posts/checkin.html", token=token, session=session, claim=claim_row,
+                           record=record, error=error, form=CheckinForm()), (400 if error else 200)
+
+
+@bp.route("/checkin/<token>", methods=["POST"])
+@limits.checkin_limit
+def checkin(token: str):
+    member = _member()
+    form = CheckinForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        result = operations.check_in(current_user, member, token, form.action.data or None)
+    except DomainError as e:
+        _flash_error(e)
+        return redirect(url_for("posts.checkin_page", token=token))
+    db.session.commit()
+    if result.action == "check_in":
+        flash(_("Checked in at %(t)s.", t=clock.to_local(result.claim.checked_in_at)
+                .strftime("%H:%M")), "success")
+    else:
+        flash(_("Checked out. %(h)s hours are waiting for the staff's verification.",
+                h=_hours(result.record.minutes)), "success")
+    return redirect(url_for("posts.checkin_page", token=token))
+
+
+# --- members: reporting service and the activity card ------------------------------------------
+
+
+@bp.route("/report", methods=["GET", "POST"])
+def report_service():
+    member = _member()
+    form = ReportForm()
+    form.kind_id.choices = [(0, "—")] + [(k.id, f"{k.category.display_name} · {k.display_name}")
+                                         for k in catalogue_queries.kinds_for([member.community_id])]
+    if form.validate_on_submit():
+        kind = db.session.get(PostKind, form.kind_id.data) if form.kind_id.data else None
+        try:
+            operations.report_service(
+                current_user, member,
+                started_at=clock.local_datetime(form.day.data, form.start_time.data),
+                ended_at=clock.local_datetime(form.day.data, form.end_time.data),
+                description=form.description.data, kind=kind)
+        except DomainError as e:
+            db.session.rollback()
+            getattr(form, e.details.get("field", "description"), form.description
+                    ).errors.append(str(e.message))
+        else:
+            db.session.commit()
+            flash(_("Reported. The community staff will verify it."), "success")
+            return redirect(url_for("posts.card"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("posts/report.html", form=form), status
+
+
+def _card_year() -> int | None:
+    year = request.args.get("year", type=int)
+    return year if year and 2000 <= year <= 2100 else None
+
+
+@bp.route("/card")
+def card():
+    member = _member()
+    return render_template("posts/card.html", card=queries.card(member, _card_year()),
+                           year=_card_year(), own=True)
+
+
+@bp.route("/card.xlsx")
+def card_xlsx():
+    member = _member()
+    return _xlsx(queries.card(member, _card_year()))
+
+
+def _viewable_member(member_id: int):
+    from timebank.members.models import Member
+
+    return get_or_404(Member, member_id, lambda m: m.can_view(current_user))
+
+
+@bp.route(f"/card/<{ID}:member_id>")
+def member_card(member_id: int):
+    member = _viewable_member(member_id)
+    return render_template("posts/card.html", card=queries.card(member, _card_year()),
+                           year=_card_year(), own=member.user_id == current_user.id)
+
+
+@bp.route(f"/card/<{ID}:member_id>.xlsx")
+def member_card_xlsx(member_id: int):
+    return _xlsx(queries.card(_viewable_member(member_id), _card_year()))
+
+
+def _xlsx(card_data) -> Response:
+    body = exports.card_xlsx(card_data)
+    name = exports.card_filename(card_data)
+    from urllib.parse import quote
+
+    return Response(body, mimetype=exports.XLSX_MIMETYPE, headers={
+        "Content-Disposition": f"attachment; filename=card.xlsx; filename*=UTF-8''{quote(name)}"})
