@@ -205,3 +205,19 @@ def test_nightly_run_is_recorded_failed_and_keeps_its_alerts(db, ledger_data, tr
     assert run.outcome == "failed" and "district admins alerted" in run.error
     assert db.session.execute(select(Message.recipient_id)).scalars().all() == [
         tree.district_admin.id]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("statement", [
+    "TRUNCATE ledger_postings, ledger_transactions CASCADE",
+    "TRUNCATE ledger_postings",
+    "TRUNCATE ledger_transactions CASCADE",
+])
+def test_truncate_is_refused_on_postgres(db, ledger_data, statement):
+    """Row triggers do not fire on TRUNCATE; statement-level ones (migration 0009c) do."""
+    with pytest.raises(IntegrityError, match="append-only"):
+        db.session.execute(text(statement))
+        db.session.commit()
+    db.session.rollback()
+    assert queries.counts().transactions == 4
+    assert queries.verify() == []
