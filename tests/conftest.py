@@ -156,8 +156,11 @@ class Client(FlaskClient):
 
 
 @pytest.fixture
-def app(db_url, database):
+def app(db_url, database, tmp_path):
     application = create_app(TestConfig(db_url, str(database.instance)))
+    # The instance folder is shared by a worker's tests; the ledger's checkpoints are not.
+    application.config["TIMEBANK_LEDGER_CHECKPOINT_FILE"] = str(
+        tmp_path / "ledger-checkpoints.jsonl")
     application.test_client_class = Client
     ctx = application.app_context()
     ctx.push()

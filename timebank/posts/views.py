@@ -14,6 +14,7 @@ from timebank.core import clock, nav
 from timebank.core.access import get_or_404, is_safe_redirect, require
 from timebank.core.errors import DomainError
 from timebank.extensions import db
+from timebank.posts import ledger_checks  # noqa: F401  (connects to ledger verify)
 from timebank.posts import exports, limits, operations, qr, queries
 from timebank.posts.forms import (AddSessionsForm, CancelForm, CheckinForm, KindForm,
                                   MoveSessionForm, PostForm, RejectForm, ReportForm)

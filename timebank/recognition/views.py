@@ -21,6 +21,7 @@ from timebank.core import clock, nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
 from timebank.extensions import db
+from timebank.recognition import ledger_checks  # noqa: F401  (connects to ledger verify)
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
 from timebank.recognition import exports, operations, queries, rules
