@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from timebank.core import clock, nav
 from timebank.core.access import get_or_404, is_safe_redirect, require
 from timebank.core.errors import DomainError
+from timebank.core.limits import export_limit
 from timebank.extensions import db
 from timebank.posts import ledger_checks  # noqa: F401  (connects to ledger verify)
 from timebank.posts import exports, limits, operations, qr, queries
@@ -282,6 +283,7 @@ def card():
 
 
 @bp.route("/card.xlsx")
+@export_limit
 def card_xlsx():
     member = _member()
     return _xlsx(queries.card(member, _card_year()))
@@ -301,6 +303,7 @@ def member_card(member_id: int):
 
 
 @bp.route(f"/card/<{ID}:member_id>.xlsx")
+@export_limit
 def member_card_xlsx(member_id: int):
     return _xlsx(queries.card(_viewable_member(member_id), _card_year()))
 
