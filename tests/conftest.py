@@ -4,7 +4,8 @@ The suite runs on the database named by ``TIMEBANK_TEST_DATABASE_URL`` (SQLite i
 folder when unset; ``.ci/run`` runs it once on SQLite and once on PostgreSQL). The schema is built
 by the Alembic migrations, never by ``create_all``, so tests see the real constraints and
 triggers. Each test gets an empty database: on SQLite a fresh copy of the migrated file, on
-PostgreSQL the tables truncated (TRUNCATE skips the append-only row triggers of the ledger).
+PostgreSQL the tables truncated with triggers off (``session_replication_role = replica``, a
+superuser's right: the ledger's tables refuse TRUNCATE otherwise).
 """
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ def _truncate_all(url: str) -> None:
         )).scalars().all()
         if tables:
             names = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
@@ -154,8 +156,11 @@ class Client(FlaskClient):
 
 
 @pytest.fixture
-def app(db_url, database):
+def app(db_url, database, tmp_path):
     application = create_app(TestConfig(db_url, str(database.instance)))
+    # The instance folder is shared by a worker's tests; the ledger's checkpoints are not.
+    application.config["TIMEBANK_LEDGER_CHECKPOINT_FILE"] = str(
+        tmp_path / "ledger-checkpoints.jsonl")
     application.test_client_class = Client
     ctx = application.app_context()
     ctx.push()

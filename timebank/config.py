@@ -57,6 +57,17 @@ class Config:
         self.TIMEBANK_DATA_KEY = os.environ.get("TIMEBANK_DATA_KEY") or instance_secret(
             "data_key"
         )
+        #: Signs the ledger checkpoints (see ``timebank.ledger.checkpoints``); kept out of the
+        #: database so whoever can rewrite the ledger's tables cannot forge a checkpoint.
+        self.TIMEBANK_LEDGER_CHECKPOINT_KEY = os.environ.get(
+            "TIMEBANK_LEDGER_CHECKPOINT_KEY") or instance_secret("ledger_checkpoint_key")
+        #: Append-only file of signed checkpoints, outside the database.
+        self.TIMEBANK_LEDGER_CHECKPOINT_FILE = os.environ.get(
+            "TIMEBANK_LEDGER_CHECKPOINT_FILE", str(inst / "ledger-checkpoints.jsonl"))
+        #: Optional: each checkpoint is also POSTed (JSON) here; a failure is logged, not fatal.
+        self.TIMEBANK_LEDGER_WITNESS_URL = os.environ.get("TIMEBANK_LEDGER_WITNESS_URL", "")
+        #: Downloads (xlsx, csv, pdf) per user, across every export page.
+        self.EXPORT_LIMIT = os.environ.get("TIMEBANK_EXPORT_LIMIT", "10 per minute;200 per day")
         self.TIMEBANK_TIMEZONE = os.environ.get("TIMEBANK_TIMEZONE", "Asia/Shanghai")
         self.SESSION_COOKIE_SECURE = _env_bool("TIMEBANK_COOKIE_SECURE", True)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
@@ -102,3 +113,4 @@ class TestConfig(Config):
         self.REMEMBER_COOKIE_SECURE = False
         self.SERVER_NAME = None
         self.RATELIMIT_STORAGE_URI = "memory://"
+        self.TIMEBANK_LEDGER_WITNESS_URL = ""

@@ -80,8 +80,15 @@ def init_app(app: Flask) -> None:
         if exc is not None:
             db.session.rollback()
 
-    for status in (400, 403, 404, 405, 413, 429):
+    for status in (400, 403, 404, 405, 413):
         app.register_error_handler(status, lambda e, s=status: error_response(s))
+
+    @app.errorhandler(429)
+    def too_many(e):
+        # A limit's own answer (``on_breach``, e.g. the exports' message) wins over the default.
+        if getattr(e, "response", None) is not None:
+            return e.response
+        return error_response(429)
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):

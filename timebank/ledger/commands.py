@@ -37,3 +37,22 @@ def verify_command(limit: int) -> None:
     if len(problems) > limit:
         click.echo(f"  ... {len(problems) - limit} more")
     sys.exit(1)
+
+
+@group.command("checkpoint")
+def checkpoint_command() -> None:
+    """Verify the ledger, then append a signed checkpoint of its head (file, log, witness).
+
+    Refuses (exit 1) when verification fails: a checkpoint must not anchor a broken chain.
+    """
+    from timebank.extensions import db
+    from timebank.ledger import checkpoints, queries
+
+    problems = queries.verify()
+    if problems:
+        click.echo(f"Ledger verification FAILED: {len(problems)} problems; no checkpoint written. "
+                   "Run \"timebank ledger verify\" for the report.")
+        sys.exit(1)
+    written = checkpoints.write(db.session.connection())
+    db.session.rollback()  # only read; end the transaction
+    click.echo(f"Ledger checkpoint: {written.summary()} -> {checkpoints.path()}")

@@ -9,8 +9,10 @@ from collections import defaultdict
 
 from sqlalchemy import func, select
 
+from timebank.core import signals
 from timebank.core.db import read_only
 from timebank.extensions import db
+from timebank.ledger import checkpoints
 from timebank.ledger.hashing import GENESIS_HASH, transaction_hash
 from timebank.ledger.models import (Account, AccountKind, Beneficiary, Posting,
                                     Transaction, TxKind)
@@ -530,12 +532,51 @@ def _check_chain(conn, problems: list[Problem]) -> None:
         expected_id, prev_hash = tx.id + 1, tx.hash
 
 
+#: The triggers that make the ledger append-only and balanced (migrations 0003 and 0009c).
+LEDGER_TRIGGERS = {
+    "sqlite": frozenset({
+        "ledger_transactions_no_update", "ledger_transactions_no_delete",
+        "ledger_postings_no_update", "ledger_postings_no_delete",
+        "ledger_transactions_balanced", "ledger_postings_closed"}),
+    "postgresql": frozenset({
+        "ledger_transactions_append_only", "ledger_postings_append_only",
+        "ledger_transactions_no_truncate", "ledger_postings_no_truncate",
+        "ck_ledger_postings_balanced", "ck_ledger_transactions_balanced",
+        "ledger_postings_closed"}),
+}
+
+
+def check_triggers(conn, expected, problem) -> None:
+    """Report each of the ``expected`` trigger names that is missing (or, on PostgreSQL,
+    disabled): without them the database no longer refuses edits, whatever the rows say now."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        present = {name: True for name in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars()}
+    elif dialect == "postgresql":
+        present = {name: enabled != "D" for name, enabled in conn.exec_driver_sql(
+            "SELECT t.tgname, t.tgenabled FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND pg_table_is_visible(c.oid)")}
+    else:
+        return
+    for name in sorted(expected):
+        if name not in present:
+            problem("trigger_missing", f"database trigger {name} is missing")
+        elif not present[name]:
+            problem("trigger_disabled", f"database trigger {name} is disabled")
+
+
 def verify() -> list[Problem]:
     """Check every guarantee against the stored rows; an empty list means all hold.
 
     Per-transaction and global zero sums, balances and service minutes on account rows against
     their postings, running balances, no overdrafts, the hash chain (order without gaps, links,
-    content), and references (each kind's shape, reversals negating their original exactly).
+    content), and references (each kind's shape, reversals negating their original exactly);
+    the signed checkpoints kept outside the database (the chain still holds each checkpointed
+    head, so a cut-off tail is found), the append-only triggers being in place, and what other
+    features derive from the ledger (receivers of ``signals.ledger_verifying``: service records,
+    recognition totals).
     It reads what is committed, in one snapshot on its own connection (REPEATABLE READ on
     PostgreSQL, a deferred read transaction on SQLite), so writers may carry on meanwhile
     without showing up as half-written transactions.
@@ -550,4 +591,11 @@ def verify() -> list[Problem]:
                 _check_sums(conn, problems)
                 _check_balances(conn, problems)
                 _check_chain(conn, problems)
+
+                def problem(code, message, transaction_id=None, account_id=None):
+                    problems.append(Problem(code, message, transaction_id, account_id))
+
+                checkpoints.check(conn, problem)
+                check_triggers(conn, LEDGER_TRIGGERS.get(engine.dialect.name, ()), problem)
+                signals.ledger_verifying.send(conn, problem=problem)
     return problems

@@ -17,6 +17,7 @@ from timebank.accounts import operations as accounts
 from timebank.core import nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError, Invalid
+from timebank.core.limits import export_limit
 from timebank.core.validators import mask_phone
 from timebank.extensions import db
 from timebank.ledger import exports, operations, queries, rules
@@ -133,6 +134,7 @@ def member(member_id: int):
 
 
 @bp.route("/members/<int:member_id>/statement.xlsx")
+@export_limit
 def export_xlsx(member_id: int):
     member = _member_in_scope(member_id)
     data = exports.statement_xlsx(member)
@@ -142,6 +144,7 @@ def export_xlsx(member_id: int):
 
 
 @bp.route("/members/<int:member_id>/statement.pdf")
+@export_limit
 def export_pdf(member_id: int):
     member = _member_in_scope(member_id)
     data = exports.statement_pdf(member)

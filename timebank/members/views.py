@@ -16,6 +16,7 @@ from timebank.catalogue import queries as catalogue_queries
 from timebank.core import nav
 from timebank.core.access import get_or_404, public, require
 from timebank.core.errors import DomainError
+from timebank.core.limits import export_limit
 from timebank.extensions import db, limiter
 from timebank.members import exports, imports, operations, queries, sheets
 from timebank.members.forms import (ApplicationForm, BulkForm, ImportForm, MoveForm, ProfileForm,
@@ -392,6 +393,7 @@ def bulk():
 
 
 @bp.route("/export.xlsx")
+@export_limit
 def export():
     require(current_user.is_staff)
     f = queries.DirectoryFilter.from_args(request.args)
@@ -442,6 +444,7 @@ def import_members():
 
 
 @bp.route("/import/template.<fmt>")
+@export_limit
 def import_template(fmt: str):
     require(current_user.is_staff)
     if fmt == "csv":

@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask, current_app
-from flask_login import current_user
-
+from timebank.core.limits import user_key
 from timebank.extensions import limiter
 
 DEFAULTS = {
@@ -22,8 +21,6 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(key, os.environ.get(f"TIMEBANK_{key}", value))
 
 
-def user_key() -> str:
-    return f"user:{current_user.id}" if current_user.is_authenticated else "anonymous"
 
 
 def _limit(key: str):

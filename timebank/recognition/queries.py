@@ -176,9 +176,10 @@ def count(scope: OrgNode, year: int) -> int:
         _in_scope(select(func.count()).select_from(t), scope, year)).scalar_one()
 
 
-def totals_from_ledger(year: int) -> dict[int, tuple[int, int, int]]:
+def totals_from_ledger(year: int, bind=None) -> dict[int, tuple[int, int, int]]:
     """member id -> (minutes, sessions, last transaction id) for ``year``, computed from the
-    ledger's transactions in one aggregate query (what the trigger-kept totals must equal)."""
+    ledger's transactions in one aggregate query (what the trigger-kept totals must equal).
+    ``bind``: a connection to read on (ledger verify's snapshot); the session by default."""
     start, end = clock.local_year_bounds(year)
     t = Transaction
     sessions = func.sum(case(
@@ -192,15 +193,17 @@ def totals_from_ledger(year: int) -> dict[int, tuple[int, int, int]]:
                Account.member_id.is_not(None))
         .group_by(Account.member_id)
     )
-    return {m: (int(mins), int(s), int(last)) for m, mins, s, last in db.session.execute(stmt)}
+    return {m: (int(mins), int(s), int(last))
+            for m, mins, s, last in (bind or db.session).execute(stmt)}
 
 
-def totals_mismatches(year: int) -> list[tuple[int, tuple | None, tuple | None]]:
+def totals_mismatches(year: int, bind=None) -> list[tuple[int, tuple | None, tuple | None]]:
     """Members whose kept totals for ``year`` differ from the ledger: (member, kept, ledger)."""
-    kept = {m: (int(mins), int(s), int(last)) for m, mins, s, last in db.session.execute(
+    rows = (bind or db.session).execute(
         select(ServiceYearTotal.member_id, ServiceYearTotal.minutes, ServiceYearTotal.sessions,
-               ServiceYearTotal.last_transaction_id).where(ServiceYearTotal.year == year))}
-    ledger = totals_from_ledger(year)
+               ServiceYearTotal.last_transaction_id).where(ServiceYearTotal.year == year))
+    kept = {m: (int(mins), int(s), int(last)) for m, mins, s, last in rows}
+    ledger = totals_from_ledger(year, bind)
     return [(m, kept.get(m), ledger.get(m)) for m in sorted(set(kept) | set(ledger))
             if kept.get(m) != ledger.get(m)]
 

@@ -20,7 +20,9 @@ from timebank.accounts.models import Role
 from timebank.core import clock, nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
+from timebank.core.limits import export_limit
 from timebank.extensions import db
+from timebank.recognition import ledger_checks  # noqa: F401  (connects to ledger verify)
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
 from timebank.recognition import exports, operations, queries, rules
@@ -87,6 +89,7 @@ def rankings():
 
 
 @bp.route("/rankings.xlsx")
+@export_limit
 def rankings_xlsx():
     require(_sees_rankings(current_user))
     scope, _scopes = _scope_arg()
@@ -225,6 +228,7 @@ def award(list_id: int):
 
 
 @bp.route("/awards/<int:list_id>.xlsx")
+@export_limit
 def award_xlsx(list_id: int):
     award_list = _list_or_404(list_id)
     nominees = (queries.all_nominees(award_list) if award_list.can_organise(current_user)

@@ -22,6 +22,7 @@ from timebank.accounts.models import Role
 from timebank.core import clock, nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
+from timebank.core.limits import export_limit
 from timebank.extensions import db
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
@@ -110,6 +111,7 @@ def unit(unit_id: int):
 @bp.route("/units/<int:unit_id>/card", defaults={"fmt": "html"})
 @bp.route("/units/<int:unit_id>/card.xlsx", defaults={"fmt": "xlsx"})
 @bp.route("/units/<int:unit_id>/card.pdf", defaults={"fmt": "pdf"})
+@export_limit
 def unit_card(unit_id: int, fmt: str):
     u = _unit_or_404(unit_id)
     start, end = _period_args()
@@ -127,6 +129,7 @@ def unit_card(unit_id: int, fmt: str):
 @bp.route("/cards/<int:card_id>", defaults={"fmt": "html"})
 @bp.route("/cards/<int:card_id>.xlsx", defaults={"fmt": "xlsx"})
 @bp.route("/cards/<int:card_id>.pdf", defaults={"fmt": "pdf"})
+@export_limit
 def stored_card(card_id: int, fmt: str):
     stored = get_or_404(FeedbackCard, card_id,
                         lambda c: queries.can_see_unit(current_user, c.unit))
@@ -215,6 +218,7 @@ def dashboard_page():
 
 
 @bp.route("/dashboard.xlsx")
+@export_limit
 def dashboard_xlsx():
     scope, _scopes, year = _dashboard_args()
     return _download(exports.dashboard_xlsx(dashboard.build(scope, year)),

@@ -12,6 +12,7 @@ from timebank.catalogue import queries as catalogue_queries
 from timebank.core import clock
 from timebank.core.access import get_or_404
 from timebank.core.errors import DomainError
+from timebank.core.limits import export_limit
 from timebank.extensions import db
 from timebank.posts import exports, limits, operations, qr, queries
 from timebank.posts.forms import (CheckinForm, ReportForm)
@@ -228,6 +229,7 @@ def card():
 
 
 @bp.route("/card.xlsx")
+@export_limit
 def card_xlsx():
     member = _member()
     return _xlsx(queries.card(member, _card_year()))
@@ -247,6 +249,7 @@ def member_card(member_id: int):
 
 
 @bp.route(f"/card/<{ID}:member_id>.xlsx")
+@export_limit
 def member_card_xlsx(member_id: int):
     return _xlsx(queries.card(_viewable_member(member_id), _card_year()))
 
