@@ -20,7 +20,7 @@ What it measures (all through the application's own functions):
    with executemany (SQLite) or COPY (PostgreSQL) with the database's triggers in force; the
    account caches are set to match.
 3. Median (and 95th percentile) time of ``queries.member_figures`` (balance) and of the first
-   page of ``queries.statement`` for random members, then ``queries.verify()`` over everything.
+   page of ``queries.statement`` for random members, then ``verification.verify()`` over everything.
 
 The PostgreSQL database named in the URL is dropped and created again.
 """
@@ -157,7 +157,7 @@ def fill_postings(target_postings: int, district_id: int, member_ids) -> float:
     """Bulk-append deposits (2 postings each) until the ledger holds ``target_postings``."""
     from timebank.extensions import db
     from timebank.ledger.hashing import transaction_hash
-    from timebank.ledger import queries
+    from timebank.ledger import verification
     from timebank.ledger.models import Account, AccountKind, Posting
 
     session = db.session
@@ -176,7 +176,7 @@ def fill_postings(target_postings: int, district_id: int, member_ids) -> float:
     balance = {a: b for a, b, _ in accounts.values()}
     service = {a: s for a, _, s in accounts.values()}
     balance[issuance.id] = issuance.balance_minutes
-    last_id, prev_hash = queries.chain_tip()
+    last_id, prev_hash = verification.chain_tip()
     session.commit()
 
     is_pg = db.engine.dialect.name == "postgresql"
@@ -296,6 +296,7 @@ def main() -> int:
     app = make_app(url, tmp)
     from timebank.extensions import db
     from timebank.ledger import queries
+    from timebank.ledger import verification
 
     with app.app_context():
         version = db.session.execute(sa.text(
@@ -324,7 +325,7 @@ def main() -> int:
             f"{rate:,.0f} deposits/s; this process's CPU {cpu:.2f} ms each")
 
         fill = fill_postings(args.postings, district_id, member_ids)
-        counts = queries.counts()
+        counts = verification.counts()
         log(f"Filled in {fill:.1f} s: {counts.transactions:,} transactions, "
             f"{counts.postings:,} postings, {counts.accounts:,} accounts")
 
@@ -346,7 +347,7 @@ def main() -> int:
             f" median {med:.2f} ms, p95 {p95:.2f} ms")
         if not args.no_verify:
             started = time.perf_counter()
-            problems = queries.verify()
+            problems = verification.verify()
             log(f"verify: {len(problems)} problems in {time.perf_counter() - started:.1f} s")
             for p in problems[:10]:
                 log(f"  {p}")

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select, text
 
 from timebank.core import clock
-from timebank.ledger import checkpoints, queries, tasks
+from timebank.ledger import checkpoints, tasks
+from timebank.ledger import verification
 from timebank.ledger import operations as ledger
 
 FIX_CACHES = [
@@ -77,7 +78,7 @@ def relays(db, tree, member_of):
     for i in range(4):
         ledger.relay(tree.member, m, 10 + i, to_member=m3, reason=f"r{i}")
     db.session.commit()
-    assert queries.verify() == []
+    assert verification.verify() == []
     return m, m3
 
 
@@ -97,7 +98,7 @@ def served(db, tree, member_of):
         assert posts.verify(tree.staff, record, acknowledge_flags=True) is True
         db.session.commit()
         records.append(record.id)
-    assert queries.verify() == []
+    assert verification.verify() == []
     return records
 
 
@@ -119,13 +120,13 @@ def test_nightly_job_writes_one_signed_checkpoint(app, db, relays):
     # The key lives in the instance folder, readable by its owner only.
     key_file = os.path.join(app.config["INSTANCE_PATH"], "ledger_checkpoint_key")
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_a_cut_off_tail_is_found_by_the_checkpoint(app, db, relays):
     tasks.verify_ledger()
     cut_tail(db, 2)
-    problems = queries.verify()
+    problems = verification.verify()
     # Without the checkpoint the shorter chain is sound in itself.
     assert codes(problems) == {"chain_truncated"}
     assert [p.transaction_id for p in problems] == [5]
@@ -145,7 +146,7 @@ def test_a_rebuilt_tail_of_the_same_length_is_found(db, tree, relays):
     for i in range(2):  # new entries in place of the cut ones: same count, other head hash
         ledger.relay(tree.member, m, 1, to_member=m3, reason=f"again {i}")
     db.session.commit()
-    problems = queries.verify()
+    problems = verification.verify()
     assert codes(problems) == {"checkpoint_mismatch"}
     assert [p.transaction_id for p in problems] == [5]
 
@@ -159,7 +160,7 @@ def test_a_forged_or_damaged_checkpoint_line_is_reported(db, relays):
         fh.write(json.dumps({**forged, "sig": checkpoints.sign(forged, "another key")}) + "\n")
         fh.write(json.dumps({**forged, "sig": "0" * 64}) + "\n")
         fh.write("{not json\n")
-    problems = queries.verify()
+    problems = verification.verify()
     assert sorted(p.code for p in problems) == [
         "checkpoint_forged", "checkpoint_forged", "checkpoint_unreadable"]
     assert "line 2" in str(problems[0]) and "line 4" in str(problems[2])
@@ -213,7 +214,7 @@ def test_a_failing_witness_is_recorded_and_the_checkpoint_kept(app, relays):
 def test_service_records_pointing_at_a_cut_tail_are_reported(app, db, served):
     """The attack run: the newest deposits cut off, balances fixed, no checkpoint written."""
     cut_tail(db, 4)
-    problems = queries.verify()
+    problems = verification.verify()
     missing = [p for p in problems if p.code == "record_transaction_missing"]
     assert sorted(p.transaction_id for p in missing) == [3, 4, 5, 6]
     assert all(f"service record {r}" in " ".join(map(str, missing)) for r in served[2:])
@@ -229,18 +230,18 @@ def test_a_service_record_naming_another_deposit_is_reported(db, served):
     tx_of_second = db.session.get(ServiceRecord, second).transaction_id
     behind_the_apps_back(db, f"UPDATE service_records SET transaction_id = {tx_of_second} "
                              f"WHERE id = {first}")
-    problems = [p for p in queries.verify() if p.code == "record_transaction_mismatch"]
+    problems = [p for p in verification.verify() if p.code == "record_transaction_mismatch"]
     assert [p.transaction_id for p in problems] == [tx_of_second]
 
 
 def test_service_record_minutes_raised_behind_the_ledger_are_reported(db, served):
     behind_the_apps_back(db, f"UPDATE service_records SET minutes = 600 WHERE id = {served[0]}")
-    assert codes(queries.verify()) == {"record_transaction_mismatch"}
+    assert codes(verification.verify()) == {"record_transaction_mismatch"}
 
 
 def test_changed_recognition_totals_are_reported(db, served):
     behind_the_apps_back(db, "UPDATE recognition_service_totals SET minutes = minutes + 60")
-    problems = queries.verify()
+    problems = verification.verify()
     assert codes(problems) == {"recognition_totals_mismatch"}
 
 
@@ -279,7 +280,7 @@ def test_a_missing_trigger_is_reported(db, relays, name):
         trigger = {"append_only": "ledger_postings_no_delete",
                    "recognition_totals": "ledger_transactions_recognition_totals"}[name]
     with trigger_dropped(db, trigger):
-        problems = queries.verify()
+        problems = verification.verify()
     assert [(p.code, trigger in p.message) for p in problems] == [("trigger_missing", True)]
 
 
@@ -289,7 +290,7 @@ def test_a_disabled_trigger_is_reported(db, relays):
                             "ledger_transactions_append_only"))
     db.session.commit()
     try:
-        problems = queries.verify()
+        problems = verification.verify()
     finally:
         db.session.execute(text("ALTER TABLE ledger_transactions ENABLE TRIGGER "
                                 "ledger_transactions_append_only"))
@@ -302,4 +303,4 @@ def test_a_sound_ledger_with_records_verifies(db, served):
 
     assert db.session.execute(select(ServiceRecord.transaction_id)
                               .order_by(ServiceRecord.id)).scalars().all() == [1, 2, 3, 4, 5, 6]
-    assert queries.verify() == []
+    assert verification.verify() == []

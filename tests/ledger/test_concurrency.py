@@ -8,6 +8,7 @@ from tests.parallel import run_parallel
 from timebank.core.errors import DomainError
 from timebank.ledger import operations as ledger
 from timebank.ledger import queries
+from timebank.ledger import verification
 from timebank.ledger.models import Transaction
 
 WORKERS = 8
@@ -48,7 +49,7 @@ def test_concurrent_redemptions_never_overdraw(app, db, tree, member_of):
     assert len(results) == 3 and codes == ["insufficient_balance"] * (WORKERS - 3)
     db.session.rollback()
     assert queries.member_figures(member_id).balance_minutes == 10
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_crossing_relays_neither_deadlock_nor_lose_updates(app, db, tree, member_of):
@@ -73,7 +74,7 @@ def test_crossing_relays_neither_deadlock_nor_lose_updates(app, db, tree, member
     db.session.rollback()
     assert queries.member_figures(a.id).balance_minutes == 1000
     assert queries.member_figures(b.id).balance_minutes == 1000
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_concurrent_deposits_for_one_source_make_one_transaction(app, db, tree, member_of):
@@ -88,7 +89,7 @@ def test_concurrent_deposits_for_one_source_make_one_transaction(app, db, tree, 
     db.session.rollback()
     assert db.session.execute(select(func.count()).select_from(Transaction)).scalar_one() == 1
     assert queries.member_figures(member_id) == queries.Figures(60, 60)
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_concurrent_deposits_for_new_members(app, db, tree, make_user, member_of):
@@ -106,7 +107,7 @@ def test_concurrent_deposits_for_new_members(app, db, tree, make_user, member_of
     assert len(results) == WORKERS and codes == []
     db.session.rollback()
     assert all(queries.member_figures(i).balance_minutes == 33 for i in ids)
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_concurrent_relays_respect_the_yearly_limit(app, db, tree, member_of, set_rules):
@@ -148,7 +149,7 @@ def test_concurrent_reversals_of_one_transaction_make_one(app, db, tree, member_
     assert codes == [] and len(results) == WORKERS and len(set(results)) == 1
     db.session.rollback()
     assert queries.member_figures(member_id) == queries.Figures(0, 0)
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_concurrent_redemptions_with_one_key_make_one(app, db, tree, member_of):
@@ -167,7 +168,7 @@ def test_concurrent_redemptions_with_one_key_make_one(app, db, tree, member_of):
     assert codes == [] and len(results) == WORKERS and len(set(results)) == 1
     db.session.rollback()
     assert queries.member_figures(member_id).balance_minutes == 10
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_concurrent_deposit_batches_deposit_each_source_once(app, db, tree, member_of):
@@ -191,4 +192,4 @@ def test_concurrent_deposit_batches_deposit_each_source_once(app, db, tree, memb
     assert sorted(sources) == sorted(set(sources))
     assert queries.member_figures(ids[0]).service_minutes + queries.member_figures(
         ids[1]).service_minutes == 10 * len(sources)
-    assert queries.verify() == []
+    assert verification.verify() == []

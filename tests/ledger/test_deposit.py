@@ -10,6 +10,7 @@ from timebank.core.errors import Forbidden, Invalid
 from timebank.ledger import operations as ledger
 from timebank.ledger.operations import deposits
 from timebank.ledger import queries
+from timebank.ledger import verification
 from timebank.ledger.errors import AlreadyReversed, InsufficientBalance, InvalidAmount
 from timebank.ledger.models import Account, AccountKind, TxKind
 
@@ -32,7 +33,7 @@ def test_deposit_credits_member_and_debits_issuance(db, tree, member_of, ledger_
     assert queries.member_figures(m) == queries.Figures(90, 90)
     assert _balance(db, AccountKind.ISSUANCE, tree.D) == -90
     assert ledger_rows() == (1, 2)
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_same_source_twice_gives_the_same_transaction(db, tree, member_of, ledger_rows):
@@ -89,7 +90,7 @@ def test_storage_cap_sends_the_excess_to_the_community_pool(db, tree, member_of,
     db.session.commit()
     assert sorted(p.amount for p in tx.postings) == [-10, 10]
     assert queries.member_figures(m) == queries.Figures(100, 140)
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_group_service_donate_only(db, tree, member_of, set_rules):
@@ -101,7 +102,7 @@ def test_group_service_donate_only(db, tree, member_of, set_rules):
     db.session.commit()
     assert queries.member_figures(m) == queries.Figures(35, 75)
     assert _balance(db, AccountKind.POOL, tree.C1) == 40
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_reverse_a_deposit(db, tree, member_of, ledger_rows):
@@ -123,7 +124,7 @@ def test_reverse_a_deposit(db, tree, member_of, ledger_rows):
     assert e.value.code == "already_reversed"
     db.session.rollback()
     assert ledger_rows() == (2, 4)
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_reversal_needs_a_reason_and_scope(db, tree, member_of):
@@ -159,7 +160,7 @@ def test_reversing_an_overflowing_deposit_empties_the_pool_share(db, tree, membe
     db.session.commit()
     assert queries.member_figures(m) == queries.Figures(0, 0)
     assert _balance(db, AccountKind.POOL, tree.C1) == 0
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_hash_chain_links_every_transaction(db, tree, member_of):
@@ -220,7 +221,7 @@ def test_deposit_many_matches_deposits_one_by_one(db, tree, member_of, ledger_ro
     assert _balance(db, AccountKind.POOL, tree.C1) == 40
     assert _balance(db, AccountKind.ISSUANCE, tree.D) == -180
     assert ledger_rows() == (4, 9)
-    assert queries.verify() == []  # chain, sums, caches and running balances all hold
+    assert verification.verify() == []  # chain, sums, caches and running balances all hold
     # Again: nothing new.
     again = ledger.deposit_many(tree.district_admin, items)
     db.session.commit()
@@ -260,4 +261,4 @@ def test_deposit_many_failing_midway_leaves_nothing(db, tree, member_of, ledger_
     db.session.commit()
     assert ledger_rows() == (1, 2)
     assert queries.member_figures(m) == queries.Figures(30, 30)
-    assert queries.verify() == []
+    assert verification.verify() == []

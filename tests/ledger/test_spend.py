@@ -10,6 +10,7 @@ from timebank.core import clock
 from timebank.core.errors import Forbidden, Invalid
 from timebank.ledger import operations as ledger
 from timebank.ledger import queries
+from timebank.ledger import verification
 from timebank.ledger.errors import (InsufficientBalance, RelayLimitExceeded, RelayNotAllowed)
 from timebank.ledger.models import Account, AccountKind, TxKind
 
@@ -34,7 +35,7 @@ def test_staff_record_a_redemption_for_a_family_member(db, tree, member_of):
     assert queries.member_figures(m) == queries.Figures(30, 120)
     entry = queries.statement(m, 1, 10).items[0]
     assert entry.amount == -90 and entry.balance_after == 30 and "王大爷" in entry.beneficiary
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_redemption_refusals(db, tree, member_of):
@@ -87,7 +88,7 @@ def test_relay_to_a_member_and_to_a_pool(db, tree, member_of):
     assert [e.balance_after for e in page.items] == [50, 70, 100]
     assert "党员丙" in page.items[1].counterparties
     assert queries.statement(m3, 1, 10).items[0].counterparties == ("党员甲",)
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_relay_refusals(db, tree, member_of, make_user):
@@ -151,7 +152,7 @@ def test_yearly_relay_limit(db, tree, member_of, set_rules):
     set_rules(relay_yearly_limit_minutes=0)  # no limit
     ledger.relay(tree.member, m, 200, to_member=m3, reason="")
     db.session.commit()
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_relay_respects_the_recipients_storage_cap(db, tree, member_of, set_rules):
@@ -165,7 +166,7 @@ def test_relay_respects_the_recipients_storage_cap(db, tree, member_of, set_rule
     db.session.commit()
     assert queries.member_figures(m3).balance_minutes == 100
     assert _pool(db, tree.C3) == 30
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_relay_does_not_lower_service_minutes(db, tree, member_of):
@@ -189,4 +190,4 @@ def test_reverse_a_relay(db, tree, member_of):
     db.session.commit()
     assert queries.member_figures(m).balance_minutes == 100
     assert queries.member_figures(m3).balance_minutes == 0
-    assert queries.verify() == []
+    assert verification.verify() == []

@@ -20,6 +20,7 @@ from timebank.core.errors import DomainError
 from timebank.ledger import operations as ledger
 from timebank.ledger.operations import chain, deposits
 from timebank.ledger import queries
+from timebank.ledger import verification
 from timebank.ledger.models import Account, AccountKind
 
 
@@ -92,7 +93,7 @@ def make_machine(db):
             super().__init__()
             clock.freeze_at(NOON)
             self.n = next(examples)
-            self.tx_count_before = queries.counts().transactions
+            self.tx_count_before = verification.counts().transactions
             self._build_tree()
             self.balance: dict[tuple, int] = {}
             self.service: dict[int, int] = {m: 0 for m in self.members}
@@ -415,7 +416,7 @@ def make_machine(db):
 
         @invariant()
         def every_guarantee_holds(self):
-            assert queries.verify() == []
+            assert verification.verify() == []
             for m in self.member_ids:
                 assert queries.member_figures(m) == queries.Figures(
                     self._bal(("member", m)), self.service[m])
@@ -429,7 +430,7 @@ def make_machine(db):
                     assert acct.balance_minutes >= 0
             assert {k: v for k, v in stored.items() if v} == {
                 k: v for k, v in self.balance.items() if v}
-            assert queries.counts().transactions == self.tx_count_before + len(self.txs)
+            assert verification.counts().transactions == self.tx_count_before + len(self.txs)
             db.session.rollback()
 
     return LedgerMachine
@@ -452,4 +453,4 @@ def test_an_exception_between_postings_leaves_nothing(app, db, tree, member_of, 
     db.session.commit()  # even a commit afterwards finds nothing to keep
     assert ledger_rows() == (1, 2)
     assert queries.member_figures(m).balance_minutes == 30
-    assert queries.verify() == []
+    assert verification.verify() == []

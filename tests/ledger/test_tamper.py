@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from timebank.ledger import operations as ledger
-from timebank.ledger import queries, tasks
+from timebank.ledger import tasks
+from timebank.ledger import verification
 from timebank.jobs.table import JobFailed
 
 
@@ -20,7 +21,7 @@ def ledger_data(db, tree, member_of):
     ledger.relay(tree.member, m, 30, to_member=m3, reason="c")
     ledger.redeem(tree.staff3, m3, 20, reason="d")
     db.session.commit()
-    assert queries.verify() == []
+    assert verification.verify() == []
     return m, m3
 
 
@@ -61,7 +62,7 @@ def test_update_and_delete_are_refused(db, ledger_data, statement):
         db.session.execute(text(statement))
         db.session.commit()
     db.session.rollback()
-    assert queries.verify() == []
+    assert verification.verify() == []
 
 
 def test_an_unbalanced_transaction_cannot_be_committed(db, ledger_data):
@@ -75,7 +76,7 @@ def test_an_unbalanced_transaction_cannot_be_committed(db, ledger_data):
             "'', 'forged', 0, 'x', 'y')"))
         db.session.commit()
     db.session.rollback()
-    assert queries.counts().transactions == 4
+    assert verification.counts().transactions == 4
 
 
 def test_postings_cannot_be_added_to_a_written_transaction(db, ledger_data):
@@ -100,7 +101,7 @@ def test_verify_finds_an_altered_posting(app, db, ledger_data):
         db.session.execute(text("UPDATE ledger_postings SET amount = 900 "
                                 "WHERE transaction_id = 1 AND amount = 90"))
         db.session.commit()
-        problems = queries.verify()
+        problems = verification.verify()
         codes = {p.code for p in problems}
         assert {"unbalanced", "hash_mismatch", "balance_mismatch", "running_balance",
                 "global_unbalanced"} <= codes
@@ -127,7 +128,7 @@ def test_verify_finds_a_rewritten_reason_even_with_a_new_hash(db, ledger_data):
         db.session.execute(text("UPDATE ledger_transactions SET reason = 'forged', hash = :h "
                                 "WHERE id = 2"), {"h": forged})
         db.session.commit()
-        problems = queries.verify()
+        problems = verification.verify()
     # Transaction 2 now hashes correctly, but the next one no longer links to it (and the
     # switched-off triggers are reported as such).
     assert [(p.code, p.transaction_id) for p in problems
@@ -146,7 +147,7 @@ def test_verify_finds_a_deleted_transaction(db, ledger_data, tx_id, expected):
                            {"t": tx_id})
         db.session.execute(text("DELETE FROM ledger_transactions WHERE id = :t"), {"t": tx_id})
         db.session.commit()
-        codes = {p.code for p in queries.verify()}
+        codes = {p.code for p in verification.verify()}
     assert expected <= codes
 
 
@@ -155,7 +156,7 @@ def test_verify_finds_a_changed_cached_balance(db, ledger_data, member_of, tree)
                             "service_minutes = 1 WHERE member_id = :m"),
                        {"m": member_of(tree.member).id})
     db.session.commit()
-    codes = {p.code for p in queries.verify()}
+    codes = {p.code for p in verification.verify()}
     assert {"balance_mismatch", "service_mismatch", "global_balances"} <= codes
 
 
@@ -222,5 +223,5 @@ def test_truncate_is_refused_on_postgres(db, ledger_data, statement):
         db.session.execute(text(statement))
         db.session.commit()
     db.session.rollback()
-    assert queries.counts().transactions == 4
-    assert queries.verify() == []
+    assert verification.counts().transactions == 4
+    assert verification.verify() == []

@@ -15,11 +15,11 @@ group = AppGroup("ledger", help="The time-bank ledger.")
               help="Print at most this many problems (all are counted).")
 def verify_command(limit: int) -> None:
     """Check zero sums, balances, the hash chain and references; exit 1 if any fails."""
-    from timebank.ledger import queries
+    from timebank.ledger import verification
 
     started = time.perf_counter()
-    problems = queries.verify()
-    counts = queries.counts()
+    problems = verification.verify()
+    counts = verification.counts()
     elapsed = time.perf_counter() - started
     checked = (f"{counts.transactions} transactions, {counts.postings} postings, "
                f"{counts.accounts} accounts")
@@ -46,9 +46,10 @@ def checkpoint_command() -> None:
     Refuses (exit 1) when verification fails: a checkpoint must not anchor a broken chain.
     """
     from timebank.extensions import db
-    from timebank.ledger import checkpoints, queries
+    from timebank.ledger import checkpoints
+    from timebank.ledger import verification
 
-    problems = queries.verify()
+    problems = verification.verify()
     if problems:
         click.echo(f"Ledger verification FAILED: {len(problems)} problems; no checkpoint written. "
                    "Run \"timebank ledger verify\" for the report.")

@@ -8,7 +8,8 @@ from timebank.accounts.models import Role, RoleAssignment, User
 from timebank.core import clock
 from timebank.extensions import db
 from timebank.inbox import operations as inbox
-from timebank.ledger import checkpoints, queries
+from timebank.ledger import checkpoints
+from timebank.ledger import verification
 
 MAX_LINES = 50
 
@@ -21,8 +22,8 @@ def verify_ledger() -> str:
     day and the recipient). Flushes only; the scheduler commits with the run's outcome, which
     is "failed" when problems were found (raised as JobFailed, so the alerts are kept).
     """
-    problems = queries.verify()
-    counts = queries.counts()
+    problems = verification.verify()
+    counts = verification.counts()
     checked = (f"{counts.transactions} transactions, {counts.postings} postings, "
                f"{counts.accounts} accounts")
     if not problems:

@@ -29,7 +29,7 @@ def _years(conn) -> set[int]:
 
 @signals.ledger_verifying.connect
 def check_service_totals(conn, *, problem, **_extra) -> None:
-    from timebank.ledger.queries import check_triggers
+    from timebank.ledger.verification import check_triggers
 
     check_triggers(conn, TRIGGERS, problem)
     for year in sorted(_years(conn)):
