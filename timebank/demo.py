@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from timebank.accounts import operations as accounts
+from timebank.accounts import passwords
 from timebank.accounts.models import Role, User
 from timebank.extensions import db
 from timebank.members import operations as members
@@ -22,7 +23,7 @@ from timebank.orgs import operations as orgs
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.posts.models import PostCategory, PostKind
 
-DEMO_PASSWORD = "demo12345"
+DEMO_PASSWORD = passwords.DEMO_PASSWORD
 SEED = 20261121
 
 #: Feature packages that add demo data, in dependency order.

@@ -13,3 +13,8 @@ _signals = Namespace()
 #: Posts listens to mark the service record whose deposit was reversed as withdrawn, whichever
 #: page the reversal was made from.
 ledger_reversed = _signals.signal("ledger-reversed")
+
+#: Sent by ``accounts.operations.revoke_credentials`` (password change, "log out everywhere")
+#: with the user as the sender and ``actor`` as a keyword argument, after the user's session
+#: version was bumped. The API listens to revoke every bearer token of the user.
+credentials_revoked = _signals.signal("credentials-revoked")
