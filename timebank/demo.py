@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from timebank.accounts import operations as accounts
+from timebank.accounts import passwords
 from timebank.accounts.models import Role, User
 from timebank.catalogue import operations as catalogue
 from timebank.catalogue.data import DISTRICT_CATALOGUE
@@ -24,7 +25,7 @@ from timebank.members.models import Member
 from timebank.orgs import operations as orgs
 from timebank.orgs.models import OrgKind, OrgNode
 
-DEMO_PASSWORD = "demo12345"
+DEMO_PASSWORD = passwords.DEMO_PASSWORD
 SEED = 20261121
 
 #: Feature packages that add demo data, in dependency order.

@@ -124,3 +124,32 @@ def test_logout_requires_post_and_logs_out(client, tree):
     assert client.get("/auth/logout").status_code == 405
     client.logout()
     assert client.get("/").status_code == 302
+
+
+def _token_attempt(client, phone, password):
+    return client.open("/api/v1/auth/token", method="POST",
+                       json={"phone": phone, "password": password})
+
+
+def test_form_and_api_share_one_budget_per_phone(app, client, tree):
+    """Guesses through the form and the API token endpoint count together: 3 + 2 of 5."""
+    for _ in range(3):
+        assert _login(client, tree.staff.phone, "nope-nope").status_code == 400
+    for _ in range(2):
+        assert _token_attempt(client, tree.staff.phone, "nope-nope").status_code == 401
+    assert _token_attempt(client, tree.staff.phone, PASSWORD).status_code == 429
+    assert _login(client, tree.staff.phone, PASSWORD).status_code == 429
+    # Another phone from another address still has its budget.
+    other = app.test_client()
+    other.environ_base = {"REMOTE_ADDR": "10.0.0.9"}
+    assert _token_attempt(other, tree.member.phone, PASSWORD).status_code == 201
+
+
+def test_form_and_api_share_one_budget_per_address(app, client, tree):
+    app.config["LOGIN_LIMIT_PER_ADDRESS"] = "4 per 15 minutes"
+    for i in range(2):
+        assert _login(client, f"1391234567{i}", "nope-nope").status_code == 400
+    for i in range(2, 4):
+        assert _token_attempt(client, f"1391234567{i}", "nope-nope").status_code == 401
+    assert _login(client, tree.staff.phone, PASSWORD).status_code == 429
+    assert _token_attempt(client, tree.staff.phone, PASSWORD).status_code == 429

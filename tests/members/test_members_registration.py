@@ -17,12 +17,16 @@ def _member_of(db, phone):
     ).scalar_one_or_none()
 
 
-def test_register_creates_pending_member_and_logs_in(client, db, tree, register_data):
+def test_register_creates_pending_member(client, db, tree, register_data):
     assert client.get("/members/register").status_code == 200
     data = register_data(phone="139 1234 5678")
     r = client.post("/members/register", data=data)
     assert r.status_code == 302, r.text
-    client._csrf = None  # logged in: a new session
+    assert r.location == "/members/register/submitted"
+    assert "报到申请已提交" in client.get(r.location).text
+    # Not logged in by registering (a taken phone must get the same answer): logs in next.
+    assert client.get("/members/me").status_code == 302
+    client.login("13912345678", data["password"])
     member = _member_of(db, "13912345678")
     assert member.status == MemberStatus.PENDING
     assert member.community_id == tree.C1.id and member.grid_id == tree.G1a.id
@@ -70,10 +74,10 @@ def test_register_refuses_grid_of_another_community(client, db, tree, register_d
     assert _member_of(db, "13912345678") is None
 
 
-def test_register_refuses_taken_id_number(client, db, pending_member, register_data):
+def test_register_with_taken_id_number_creates_nothing(client, db, pending_member,
+                                                       register_data):
     r = client.post("/members/register", data=register_data(id_number=pending_member.id_number))
-    assert r.status_code == 400
-    assert "已" in r.text or "already" in r.text
+    assert r.status_code == 302
     assert _member_of(db, "13912345678") is None
 
 
@@ -180,13 +184,14 @@ def test_imported_member_claims_account_by_registering(client, db, tree, id_numb
             "community_id": str(tree.C1.id), "grid_id": str(tree.G1a.id),
             "password": "secret-pass-2",
             "confirm": "secret-pass-2"}
-    # Wrong ID number: refused like any taken phone.
-    bad = dict(data, id_number=id_number())
-    assert client.post("/members/register", data=bad).status_code == 400
-    r = client.post("/members/register", data=data)
-    assert r.status_code == 302, r.text
     from timebank.accounts.operations import authenticate
 
+    # Wrong ID number: treated like any taken phone (same answer, nothing changes).
+    bad = dict(data, id_number=id_number())
+    assert client.post("/members/register", data=bad).status_code == 302
+    assert authenticate("13966660000", "secret-pass-2") is None
+    r = client.post("/members/register", data=data)
+    assert r.status_code == 302, r.text
     assert authenticate("13966660000", "secret-pass-2") is not None
 
 
@@ -235,3 +240,97 @@ def test_two_reviewers_at_once_one_decides(app, db, tree, pending_member):
         assert member.status == MemberStatus.APPROVED and len(roles) == 1
     else:
         assert member.status == MemberStatus.REJECTED and roles == []
+
+
+# --- registration does not reveal who is registered ---------------------------------------------
+
+
+def _answer(client, data):
+    """Status, location and the page it leads to, without the per-session CSRF token."""
+    import re
+
+    fresh = type(client)(client.application, client.response_wrapper)
+    r = fresh.post("/members/register", data=data)
+    page = fresh.get(r.location).text if r.status_code == 302 else r.text
+    page = re.sub(r'(name="csrf[-_]token" (?:content|value)=")[^"]+"', r'\1"', page)
+    return r.status_code, r.location, r.get_data(as_text=True), page
+
+
+def _users(db):
+    from sqlalchemy import func
+
+    from timebank.accounts.models import User
+
+    return db.session.execute(select(func.count()).select_from(User)).scalar_one()
+
+
+def _password_works(phone):
+    from tests.conftest import PASSWORD
+    from timebank.accounts.operations import authenticate
+
+    return authenticate(phone, PASSWORD) is not None
+
+
+def test_taken_phone_gets_the_same_answer_as_a_new_one(client, db, tree, register_data):
+    before = _users(db)
+    taken = _answer(client, register_data(phone=tree.member.phone))
+    assert _users(db) == before  # no duplicate account
+    new = _answer(client, register_data(phone="13912345678"))
+    assert _users(db) == before + 1
+    assert taken == new
+    assert "报到申请已提交" in new[3]
+    # The real owner is told, in their inbox.
+    notice = db.session.execute(
+        select(Message).where(Message.recipient_id == tree.member.id)).scalar_one()
+    assert "手机号" in notice.subject
+    assert _password_works(tree.member.phone)  # their account is unchanged
+
+
+def test_taken_id_number_gets_the_same_answer_as_a_new_one(client, db, tree, pending_member,
+                                                           register_data, id_number):
+    taken = _answer(client, register_data(phone="13900000001",
+                                          id_number=pending_member.id_number))
+    assert _member_of(db, "13900000001") is None
+    from timebank.accounts.operations import find_by_phone
+
+    assert find_by_phone("13900000001") is None
+    new = _answer(client, register_data(phone="13900000002", id_number=id_number()))
+    assert _member_of(db, "13900000002") is not None
+    assert taken == new
+    notice = db.session.execute(
+        select(Message).where(Message.recipient_id == pending_member.user_id)).scalar_one()
+    assert "身份证号" in notice.subject
+    assert pending_member.id_number not in notice.body  # masked
+
+
+def test_repeated_attempts_send_one_notice_a_day(client, db, tree, register_data):
+    for _ in range(3):
+        client.post("/members/register", data=register_data(phone=tree.member.phone))
+    assert len(db.session.execute(
+        select(Message).where(Message.recipient_id == tree.member.id)).scalars().all()) == 1
+
+
+def test_registration_refuses_a_common_password(client, db, register_data):
+    r = client.post("/members/register",
+                    data=register_data(password="11111111", confirm="11111111"))
+    assert r.status_code == 400
+    assert "该密码过于常见" in r.text
+    assert _member_of(db, "13912345678") is None
+
+
+def test_demo_seeding_registers_with_the_demo_password_hash(db, tree, id_number):
+    """Seeding passes the hash of the public demo password, which the rules refuse."""
+    from werkzeug.security import generate_password_hash
+
+    from timebank.accounts import passwords
+    from timebank.accounts.operations import authenticate
+    from timebank.core.errors import Invalid
+
+    with pytest.raises(Invalid):
+        operations.register("13977770000", "演示", id_number(), passwords.DEMO_PASSWORD,
+                            tree.C1, tree.G1a, None)
+    member = operations.register_with_hash(
+        "13977770000", "演示", id_number(), generate_password_hash(passwords.DEMO_PASSWORD),
+        tree.C1, tree.G1a, None)
+    assert member.status == MemberStatus.PENDING
+    assert authenticate("13977770000", passwords.DEMO_PASSWORD) is not None

@@ -1,6 +1,7 @@
 """Access declarations for the foundation's routes (see tests/test_access.py)."""
 
-ANY_LOGGED_IN = {"home.index", "auth.account", "inbox.index", "inbox.read_all"}
+ANY_LOGGED_IN = {"home.index", "auth.account", "auth.logout_everywhere", "inbox.index",
+                 "inbox.read_all"}
 
 SCOPED = {
     "orgs.tree": lambda t: [("GET", "/orgs/", "member", 403), ("GET", "/orgs/", "liaison", 403)],

@@ -5,15 +5,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from timebank.accounts import passwords
 from timebank.accounts.models import Role, RoleAssignment, User
 from timebank.audit import operations as audit
-from timebank.core import clock
+from timebank.core import clock, signals
 from timebank.core.errors import Forbidden, Invalid
 from timebank.core.validators import is_cn_mobile, normalize_phone
 from timebank.extensions import db
 from timebank.orgs.models import OrgNode
 
-MIN_PASSWORD_LENGTH = 8
 # Checked against when the phone is unknown, so both failures cost the same time.
 _DUMMY_HASH = generate_password_hash("timing-equaliser")
 
@@ -25,12 +25,8 @@ def clean_phone(phone: str) -> str:
     return phone
 
 
-def check_password_strength(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            _l("The password must be at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-            field="password",
-        )
+def check_password_strength(password: str, phone: str | None = None) -> None:
+    passwords.check(password, phone)
 
 
 def find_by_phone(phone: str) -> User | None:
@@ -48,7 +44,7 @@ def create_user(actor, phone: str, name: str, password: str | None = None,
     if find_by_phone(phone) is not None:
         raise Invalid(_l("This phone number is already registered."), field="phone")
     if password is not None:
-        check_password_strength(password)
+        check_password_strength(password, phone)
         password_hash = generate_password_hash(password)
     user = User(phone=phone, name=name, password_hash=password_hash, active=True,
                 created_at=clock.now())
@@ -59,13 +55,31 @@ def create_user(actor, phone: str, name: str, password: str | None = None,
 
 
 def set_password(actor, user: User, password: str) -> None:
+    """Change the password; every session and API token of the user ends with it."""
     if actor is not None and actor.id != user.id:
         raise Forbidden()
-    check_password_strength(password)
+    check_password_strength(password, user.phone)
     user.password_hash = generate_password_hash(password)
-    user.session_version += 1
     db.session.flush()
     audit.record(actor, "user.password", "user", user.id)
+    revoke_credentials(actor, user)
+
+
+def end_sessions(user: User) -> None:
+    """Every browser session of ``user`` stops working: the session version is part of the
+    session id (``User.get_id``) and checked on each request. Sessions live in signed cookies,
+    so a copy saved before this would otherwise keep working."""
+    # Incremented in SQL, so two changes at once both count; reloaded when next read.
+    user.session_version = User.session_version + 1
+    db.session.flush()
+
+
+def revoke_credentials(actor, user: User) -> None:
+    """End every browser session and revoke every API token of ``user`` ("log out everywhere",
+    and after a password change)."""
+    end_sessions(user)
+    audit.record(actor, "user.revoke_credentials", "user", user.id)
+    signals.credentials_revoked.send(user, actor=actor)
 
 
 def authenticate(phone: str, password: str) -> User | None:
@@ -105,6 +119,7 @@ def assign_role(actor, user: User, role: Role | str, org: OrgNode) -> RoleAssign
                         created_by_id=actor.id if actor is not None else None)
     db.session.add(ra)
     db.session.flush()
+    end_sessions(user)  # what a session may do changed: it logs in again
     audit.record(actor, "role.assign", "user", user.id, role=role.value, org=org.code)
     return ra
 
@@ -120,6 +135,7 @@ def revoke_role(actor, assignment: RoleAssignment) -> None:
     user = assignment.user
     user.roles.remove(assignment)
     db.session.flush()
+    end_sessions(user)
     audit.record(actor, "role.revoke", "user", user.id, role=role.value, org=assignment.org.code)
 
 

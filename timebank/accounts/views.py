@@ -8,11 +8,11 @@ from flask_login import current_user, login_user, logout_user
 
 from timebank.accounts import operations
 from timebank.accounts.forms import LoginForm, PasswordForm
+from timebank.accounts.limits import login_limits
 from timebank.accounts.models import User
 from timebank.core.access import is_safe_redirect, public
 from timebank.core.errors import DomainError
-from timebank.core.validators import normalize_phone
-from timebank.extensions import db, limiter
+from timebank.extensions import db
 
 bp = Blueprint("auth", __name__)
 
@@ -33,16 +33,9 @@ def _login_failed(response) -> bool:
     return request.method == "POST" and response.status_code != 302
 
 
-def _account_key() -> str:
-    return "login-phone:" + normalize_phone(request.form.get("phone", ""))[:20]
-
-
 @bp.route("/auth/login", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_login_failed, scope="login-address")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_account_key, deduct_when=_login_failed, scope="login-account")
+@login_limits(_login_failed)
 def login():
     form = LoginForm()
     if request.method == "GET":
@@ -68,9 +61,25 @@ def login():
 @bp.route("/auth/logout", methods=["POST"])
 @public
 def logout():
+    if current_user.is_authenticated:
+        # The session is a signed cookie: clearing it here does not stop a copy of it, a new
+        # session version does (every browser session of the user ends).
+        operations.end_sessions(current_user)
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/logout-everywhere", methods=["POST"])
+def logout_everywhere():
+    """End every browser session and revoke every API token of the user (退出所有设备)."""
+    operations.revoke_credentials(current_user, current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have logged out on all devices."), "info")
     return redirect(url_for("auth.login"))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from timebank.accounts.models import User
 from timebank.api.models import ApiToken
 from timebank.audit import operations as audit
-from timebank.core import clock
+from timebank.core import clock, signals
 from timebank.extensions import db
 
 #: Refresh ``last_used_at`` at most this often (every request would otherwise write).
@@ -73,3 +73,19 @@ def revoke(actor, token: ApiToken) -> None:
         token.revoked_at = clock.now()
         db.session.flush()
         audit.record(actor, "api_token.revoke", "user", token.user_id, token=token.id)
+
+
+def revoke_all(actor, user) -> int:
+    """Revoke every live token of ``user``; the number revoked."""
+    result = db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now()).execution_options(synchronize_session="fetch"))
+    if result.rowcount:
+        audit.record(actor, "api_token.revoke_all", "user", user.id, count=result.rowcount)
+    return result.rowcount
+
+
+@signals.credentials_revoked.connect
+def _on_credentials_revoked(user, actor=None, **_kwargs) -> None:
+    # A password change or "log out everywhere": apps signed in with the old password stop too.
+    revoke_all(actor, user)

@@ -10,19 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from timebank.accounts import operations as accounts
+from timebank.accounts.limits import login_limits
 from timebank.api import operations, serializers
 from timebank.api.openapi import MAX_ID, document
 from timebank.core.access import get_or_404, public
 from timebank.core.errors import Forbidden, Invalid
-from timebank.core.validators import normalize_phone
-from timebank.extensions import csrf, db, limiter, login_manager
+from timebank.extensions import csrf, db, login_manager
 from timebank.posts import limits, queries
 from timebank.posts import operations as posts
 from timebank.posts.models import Claim, Post, PostSession
@@ -119,22 +119,13 @@ def _int_arg(name: str, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
 # --- auth --------------------------------------------------------------------------------------
 
 
-def _phone_key() -> str:
-    data = request.get_json(silent=True)
-    phone = data.get("phone") if isinstance(data, dict) else None
-    return "login-phone:" + normalize_phone(phone if isinstance(phone, str) else "")[:20]
-
-
 def _failed(response) -> bool:
     return response.status_code != 201
 
 
 @bp.route("/auth/token", methods=["POST"])
 @public
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], deduct_when=_failed,
-               scope="login-address")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_phone_key,
-               deduct_when=_failed, scope="login-account")
+@login_limits(_failed)
 def create_token():
     data = _body()
     phone, password = data.get("phone"), data.get("password")

@@ -20,3 +20,8 @@ ledger_reversed = _signals.signal("ledger-reversed")
 #: (service records, recognition totals) check them against it and report through ``problem``,
 #: so verify covers them without the ledger importing those features.
 ledger_verifying = _signals.signal("ledger-verifying")
+
+#: Sent by ``accounts.operations.revoke_credentials`` (password change, "log out everywhere")
+#: with the user as the sender and ``actor`` as a keyword argument, after the user's session
+#: version was bumped. The API listens to revoke every bearer token of the user.
+credentials_revoked = _signals.signal("credentials-revoked")

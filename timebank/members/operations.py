@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from werkzeug.security import generate_password_hash
 
 from timebank.accounts import operations as accounts
 from timebank.accounts.models import Role, RoleAssignment, User
@@ -148,25 +149,70 @@ accounts.ROLE_GRANTERS[Role.MEMBER] = create_approved_member
 
 
 def register(phone: str, name: str, id_number: str, password: str, community: OrgNode | None,
-             grid: OrgNode | None, unit: OrgNode | None) -> Member:
+             grid: OrgNode | None, unit: OrgNode | None) -> Member | None:
     """Online registration by a new person: a new account and a pending member.
 
     An account that staff imported (no password yet) is taken over instead when the ID number
     and name match, so imported members can start using the site.
+
+    When the phone or the ID number is already held, nothing is created and the holder is told
+    in their inbox; the result is None. The caller answers the same as for a new registration:
+    registration must not tell anyone whether a phone or an ID number (party membership) is on
+    record.
     """
     phone = accounts.clean_phone(phone)
     name = clean_name(name)
     number = identity.clean_id_number(id_number)
-    existing = accounts.find_by_phone(phone)
-    if existing is not None:
-        return _claim_imported_account(existing, name, number, password)
+    accounts.check_password_strength(password, phone)
     check_residence(community, grid)
     check_unit(unit)
-    if _id_number_holder(identity.id_number_hmac(number)) is not None:
-        raise IdNumberTaken(_l("This ID card number is already registered. If it is yours, "
-                               "contact your community."), field="id_number")
-    user = accounts.create_user(None, phone, name, password)
+    # Hashed before looking anything up, so a taken phone costs the same time as a new one.
+    return _register(phone, name, number, generate_password_hash(password), community, grid,
+                     unit)
+
+
+def register_with_hash(phone: str, name: str, id_number: str, password_hash: str,
+                       community: OrgNode | None, grid: OrgNode | None,
+                       unit: OrgNode | None) -> Member | None:
+    """:func:`register` for demo seeding: takes a ready password hash and so skips the password
+    rules on purpose (the demo accounts share a public password nobody may choose)."""
+    phone = accounts.clean_phone(phone)
+    check_residence(community, grid)
+    check_unit(unit)
+    return _register(phone, clean_name(name), identity.clean_id_number(id_number),
+                     password_hash, community, grid, unit)
+
+
+def _register(phone, name, number, password_hash, community, grid, unit) -> Member | None:
+    existing = accounts.find_by_phone(phone)
+    if existing is not None:
+        member = _claim_imported_account(existing, name, number, password_hash)
+        if member is not None:
+            return member
+    holder = _id_number_holder(identity.id_number_hmac(number))
+    if existing is not None or holder is not None:
+        _tell_registration_attempt(existing, holder)
+        return None
+    user = accounts.create_user(None, phone, name, password_hash=password_hash)
     return _new_application(user, user, number, community, grid, unit)
+
+
+def _tell_registration_attempt(phone_owner: User | None, holder: Member | None) -> None:
+    """Tell the owners of a phone or an ID number that someone registered with it (at most one
+    message a day each, however often it is tried)."""
+    day = clock.today().isoformat()
+    if phone_owner is not None:
+        inbox.send(phone_owner, _("Someone tried to register with your mobile number"),
+                   _("A registration was submitted with your mobile number. No new account was "
+                     "created. If it was you, log in with your password instead (staff can help "
+                     "if you forgot it). If it was not you, you can ignore this message."),
+                   link=MY_PAGE, dedup_key=f"members.register_attempt:phone:{phone_owner.id}:{day}")
+    if holder is not None and (phone_owner is None or holder.user_id != phone_owner.id):
+        inbox.send(holder.user_id, _("Someone tried to register with your ID card number"),
+                   _("A registration was submitted with your ID card number (%(number)s) and "
+                     "another mobile number. No account was created. If it was not you, tell "
+                     "your community staff.", number=holder.masked_id_number),
+                   link=MY_PAGE, dedup_key=f"members.register_attempt:id:{holder.user_id}:{day}")
 
 
 def apply(actor: User, id_number: str, name: str, community: OrgNode | None,
@@ -197,15 +243,15 @@ def _new_application(actor, user, number, community, grid, unit) -> Member:
     return member
 
 
-def _claim_imported_account(user: User, name: str, number: str, password: str) -> Member:
+def _claim_imported_account(user: User, name: str, number: str,
+                            password_hash: str) -> Member | None:
+    """Take over an imported account (no password yet) whose ID number and name match; None
+    when this account cannot be taken over."""
     member = db.session.execute(select(Member).where(Member.user_id == user.id)).scalar_one_or_none()
     if (user.password_hash is not None or member is None
             or member.id_number_hmac != identity.id_number_hmac(number) or user.name != name):
-        raise Invalid(_l("This phone number is already registered."), field="phone")
-    accounts.check_password_strength(password)
-    from werkzeug.security import generate_password_hash
-
-    user.password_hash = generate_password_hash(password)
+        return None
+    user.password_hash = password_hash
     db.session.flush()
     audit.record(user, "member.claim_account", "member", member.id)
     return member

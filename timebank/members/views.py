@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   send_file, session, url_for)
+                   send_file, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from timebank.accounts.models import Role
 from timebank.catalogue import queries as catalogue_queries
@@ -90,25 +90,26 @@ def register():
     if form.validate_on_submit():
         community, grid, unit = _residence(form)
         try:
-            member = operations.register(form.phone.data, form.name.data, form.id_number.data,
-                                         form.password.data, community, grid, unit)
+            operations.register(form.phone.data, form.name.data, form.id_number.data,
+                                form.password.data, community, grid, unit)
         except DomainError as e:
             db.session.rollback()
             _field_error(form, e, "phone")
         else:
             db.session.commit()
-            lang = session.get("lang")
-            session.clear()
-            login_user(member.user)
-            if lang:
-                session["lang"] = lang
-            flash(_("Thank you. Your registration waits for your community's review.")
-                  if member.status == MemberStatus.PENDING else
-                  _("Your account is ready."), "success")
-            return redirect(url_for("members.me"))
+            # The same page whether an account was created, taken over, or the phone or ID
+            # number was already held (their holder is told in their inbox): registration
+            # must not reveal who is registered. So it does not log in either.
+            return redirect(url_for("members.registered"))
     if request.method == "POST":
         status = 400
     return render_template("members/register.html", form=form), status
+
+
+@bp.route("/register/submitted")
+@public
+def registered():
+    return render_template("members/registered.html")
 
 
 @bp.route("/me")

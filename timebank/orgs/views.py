@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from timebank.accounts import operations as accounts
@@ -149,6 +149,12 @@ def set_active(node_id: int):
     return redirect(url_for("orgs.node", node_id=node.id))
 
 
+def _keep_own_session(user) -> None:
+    """A role change ends the user's sessions; one who changed their own keeps this one."""
+    if user.id == current_user.id:
+        login_user(current_user._get_current_object())
+
+
 @bp.route("/<int:node_id>/roles", methods=["POST"])
 def assign_role(node_id: int):
     node = _node_in_scope(node_id)
@@ -171,6 +177,7 @@ def assign_role(node_id: int):
             field.errors.append(str(e.message))
         else:
             db.session.commit()
+            _keep_own_session(user)
             flash(_("Role assigned to %(name)s.", name=user.name), "success")
             return redirect(url_for("orgs.node", node_id=node.id))
     return _render_node(node, role_form=form, status=400)
@@ -180,6 +187,7 @@ def assign_role(node_id: int):
 def revoke_role(node_id: int, assignment_id: int):
     node = _node_in_scope(node_id)
     assignment = get_or_404(RoleAssignment, assignment_id, lambda a: a.org_id == node.id)
+    user = assignment.user
     try:
         accounts.revoke_role(current_user, assignment)
     except DomainError as e:
@@ -187,5 +195,6 @@ def revoke_role(node_id: int, assignment_id: int):
         flash(str(e.message), "danger")
     else:
         db.session.commit()
+        _keep_own_session(user)
         flash(_("Role removed."), "success")
     return redirect(url_for("orgs.node", node_id=node.id))
