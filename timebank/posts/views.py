@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from timebank.core import clock, nav
 from timebank.core.access import get_or_404, is_safe_redirect, require
 from timebank.core.errors import DomainError
+from timebank.core.web import db_int, page_arg
 from timebank.extensions import db
 from timebank.posts import exports, limits, operations, qr, queries
 from timebank.posts.forms import (AddSessionsForm, CancelForm, CheckinForm, KindForm,
@@ -50,7 +51,7 @@ def _managed_session(session_id: int) -> PostSession:
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int)
+    return page_arg()
 
 
 def _flash_error(e: DomainError) -> None:
@@ -69,9 +70,9 @@ def _filters_from_args() -> queries.Filters:
         except ValueError:
             day = None
     return queries.Filters(
-        category_id=request.args.get("category", type=int),
-        kind_id=request.args.get("kind", type=int),
-        skill_id=request.args.get("skill", type=int),
+        category_id=request.args.get("category", type=db_int),
+        kind_id=request.args.get("kind", type=db_int),
+        skill_id=request.args.get("skill", type=db_int),
         day=day, fits=request.args.get("fits") == "1")
 
 
@@ -269,7 +270,7 @@ def report_service():
 
 
 def _card_year() -> int | None:
-    year = request.args.get("year", type=int)
+    year = request.args.get("year", type=db_int)
     return year if year and 2000 <= year <= 2100 else None
 
 
@@ -609,7 +610,7 @@ def mark_attendance(session_id: int):
     present = request.form.get("present") == "1"
     try:
         out = operations.mark_attendance(current_user, session,
-                                         request.form.getlist("claim_ids", type=int), present)
+                                         request.form.getlist("claim_ids", type=db_int), present)
     except DomainError as e:
         _flash_error(e)
     else:
@@ -686,7 +687,7 @@ def verify_bulk():
     require(current_user.is_staff)
     from sqlalchemy import select
 
-    ids = request.form.getlist("record_ids", type=int)
+    ids = request.form.getlist("record_ids", type=db_int)
     chosen = db.session.execute(select(ServiceRecord).where(
         ServiceRecord.id.in_(ids), ServiceRecord.community_id.in_(
             queries.scope_community_ids(current_user)))
