@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_datetime, gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from timebank.core import clock
 from timebank.core.access import endpoint_is_public, wants_json
@@ -21,6 +23,49 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+#: The largest id a database column holds (SQLite and PostgreSQL bigint). A larger number
+#: cannot even be bound as a query parameter (OverflowError), so it must never reach a query.
+MAX_DB_INT = 2**63 - 1
+#: No list is that long; a page number past it is answered like a page past the end (404).
+MAX_PAGE = 100_000
+
+
+class BoundedIntConverter(IntegerConverter):
+    """The app's ``int`` URL converter: like werkzeug's, but a number too large for the database
+    does not match, so ``/members/99999999999999999999`` is a 404 on every route at once.
+
+    The regex also caps the digits: a value werkzeug matches by its regex and only then refuses
+    by ``max`` is answered 405 where another rule has the same path with other methods."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        bound = MAX_DB_INT if max is None or max > MAX_DB_INT else max
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=bound, signed=signed)
+        digits = rf"\d{{1,{len(str(bound))}}}"
+        self.regex = f"-?{digits}" if signed else digits
+
+
+def db_int(value: str) -> int:
+    """``type=`` for ``request.args.get`` / ``getlist``: a whole number the database can hold.
+    Anything else raises ValueError, which werkzeug turns into the default (or skips)."""
+    number = int(value)
+    if not -MAX_DB_INT <= number <= MAX_DB_INT:
+        raise ValueError("out of range")
+    return number
+
+
+def page_arg(name: str = "page") -> int:
+    """The page number of a list, the one parser every paged list uses: missing or not a
+    number -> 1; a number below 1 or past ``MAX_PAGE`` (however many digits) -> 404, as
+    ``db.paginate`` answers a page past the end."""
+    raw = request.args.get(name, "").strip()
+    if not re.fullmatch(r"-?[0-9]+", raw):
+        return 1
+    # Compared as text first: int() of a 5000-digit string is refused by Python itself.
+    if raw.startswith("-") or len(raw) > len(str(MAX_PAGE)) or not 1 <= int(raw) <= MAX_PAGE:
+        abort(404)
+    return int(raw)
+
 
 def _error_message(status: int) -> str:
     return {
@@ -54,6 +99,9 @@ def error_response(status: int, message: str | None = None, code: str | None = N
 
 
 def init_app(app: Flask) -> None:
+    # Before any blueprint adds its rules: the converter is bound when a rule is added.
+    app.url_map.converters["int"] = BoundedIntConverter
+
     @app.before_request
     def require_login():
         if endpoint_is_public(request.endpoint) or current_user.is_authenticated:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from timebank.core import nav
 from timebank.core.access import get_or_404, is_safe_redirect
+from timebank.core.web import page_arg
 from timebank.extensions import db
 from timebank.inbox import operations, queries
 from timebank.inbox.models import Message
@@ -25,7 +26,7 @@ nav.register(_l("Messages"), "inbox.index", lambda u: True, order=90)
 
 @bp.route("/")
 def index():
-    page = db.paginate(queries.messages_for(current_user), page=request.args.get("page", 1, type=int),
+    page = db.paginate(queries.messages_for(current_user), page=page_arg(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("inbox/index.html", page=page)
 

@@ -9,7 +9,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import gettext as _
@@ -19,6 +18,7 @@ from flask_login import current_user
 from timebank.accounts.models import Role
 from timebank.core import clock, nav
 from timebank.core.access import require
+from timebank.core.web import page_arg
 from timebank.extensions import db
 from timebank.jobs import operations, queries, table
 
@@ -70,7 +70,7 @@ def index():
 def detail(job_id: str):
     require(_is_district_admin(current_user))
     job = _job_or_404(job_id)
-    page = db.paginate(queries.recent_runs(job.id), page=request.args.get("page", 1, type=int),
+    page = db.paginate(queries.recent_runs(job.id), page=page_arg(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     now = clock.now()
     return render_template("jobs/detail.html", job=job, title=title(job), page=page,

@@ -1,5 +1,5 @@
-"""A member's statement as .xlsx and PDF (Chinese text: reportlab's built-in CID font
-STSong-Light, which needs no font file)."""
+"""A member's statement as .xlsx and PDF (every PDF text through ``core.pdf.para``: reasons,
+names and relay messages are users' text)."""
 from __future__ import annotations
 
 import io
@@ -7,12 +7,12 @@ import io
 from flask_babel import gettext as _
 
 from timebank.core import clock
+from timebank.core.pdf import FONT as PDF_FONT
+from timebank.core.pdf import para, register_font
 from timebank.ledger import queries
 from timebank.ledger.models import TxKind
 from timebank.ledger.util import format_hours
 from timebank.members.models import Member
-
-PDF_FONT = "STSong-Light"
 
 
 def _rows(member: Member):
@@ -73,29 +73,26 @@ def statement_pdf(member: Member) -> io.BytesIO:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    register_font()
     title_style = ParagraphStyle("title", fontName=PDF_FONT, fontSize=16, leading=22)
     text = ParagraphStyle("text", fontName=PDF_FONT, fontSize=9, leading=12)
     cell = ParagraphStyle("cell", fontName=PDF_FONT, fontSize=8, leading=10)
 
     lines = _title(member)
-    story = [Paragraph(lines[0], title_style)] + [Paragraph(x, text) for x in lines[1:]]
+    story = [para(lines[0], title_style)] + [para(x, text) for x in lines[1:]]
     story.append(Spacer(1, 5 * mm))
     headers = _headers()[:7]
-    data = [[Paragraph(h, cell) for h in headers]]
+    data = [[para(h, cell) for h in headers]]
     for e, detail in _rows(member):
         data.append([clock.to_local(e.at).strftime("%Y-%m-%d %H:%M"), str(e.transaction_id),
-                     Paragraph(TxKind(e.kind).label, cell), Paragraph(detail or "", cell),
-                     Paragraph("、".join(e.counterparties), cell),
+                     para(TxKind(e.kind).label, cell), para(detail, cell),
+                     para("、".join(e.counterparties), cell),
                      ("+" if e.amount > 0 else "") + format_hours(e.amount),
                      format_hours(e.balance_after)])
     if len(data) == 1:
-        data.append(["", "", "", Paragraph(_("No entries yet."), cell), "", "", ""])
+        data.append(["", "", "", para(_("No entries yet."), cell), "", "", ""])
     table = Table(data, repeatRows=1, colWidths=[28 * mm, 12 * mm, 16 * mm, 52 * mm, 30 * mm,
                                                  18 * mm, 22 * mm])
     table.setStyle(TableStyle([

@@ -19,6 +19,7 @@ from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError, Invalid
 from timebank.core.limits import export_limit
 from timebank.core.validators import mask_phone
+from timebank.core.web import page_arg
 from timebank.extensions import db
 from timebank.ledger import exports, operations, queries, rules
 from timebank.ledger.forms import (BeneficiaryForm, RedeemForm, RelayForm, ReverseForm,
@@ -117,7 +118,7 @@ def _render_member(member: Member, relay_form=None, redeem_form=None, beneficiar
     redeem_form = (_prepare(redeem_form or RedeemForm(prefix="redeem"), member)
                    if can_redeem else None)
     beneficiary_form = beneficiary_form or BeneficiaryForm(prefix="family")
-    page = queries.statement(member, request.args.get("page", 1, type=int), PER_PAGE)
+    page = queries.statement(member, page_arg(), PER_PAGE)
     return render_template(
         "ledger/member.html", member=member, figures=queries.member_figures(member),
         page=page, relay_form=relay_form, redeem_form=redeem_form,
@@ -318,9 +319,9 @@ def community(community_id: int):
     node = get_or_404(OrgNode, community_id, lambda n: n.kind == OrgKind.COMMUNITY
                       and n.can_manage(current_user))
     pool = queries.pool_account(node)
-    members, figures = queries.community_members(node, request.args.get("page", 1, type=int), 50)
+    members, figures = queries.community_members(node, page_arg(), 50)
     pool_page = queries.account_statement(pool.id if pool else None,
-                                          request.args.get("pool_page", 1, type=int), PER_PAGE)
+                                          page_arg("pool_page"), PER_PAGE)
     return render_template("ledger/community.html", community=node, pool=pool,
                            pool_page=pool_page, members=members, figures=figures)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import Select, func, literal, or_, select
 
 from timebank.accounts.models import Role, User
+from timebank.core.web import db_int
 from timebank.extensions import db
 from timebank.lists.models import (Demand, DemandStatus, Project, ProjectOwner, ProjectPost,
                                    ProjectResource, ProjectStatus, Resource, ResourceStatus,
@@ -59,7 +60,7 @@ class ListFilter:
     @classmethod
     def from_args(cls, args, statuses) -> ListFilter:
         status = args.get("status", "")
-        community = args.get("community", type=int)
+        community = args.get("community", type=db_int)
         return cls(status=status if status in set(statuses) else "",
                    community_id=community if community and community > 0 else None,
                    q=(args.get("q") or "").strip()[:50], mine=args.get("mine") == "1")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from timebank.core import clock, nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
+from timebank.core.web import db_int, page_arg
 from timebank.extensions import db
 from timebank.lists import operations, queries
 from timebank.lists.forms import (AssignResourceForm, AttachDemandForm, ClaimForm, DemandForm,
@@ -30,7 +31,7 @@ nav.register(_l("Three lists"), "lists.demands", lambda u: u.is_authenticated, o
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int)
+    return page_arg()
 
 
 def _paginate(stmt):
@@ -326,8 +327,8 @@ def new_project():
         select(Resource).where(Resource.status == ResourceStatus.ACTIVE.value)
         .order_by(Resource.created_at.desc()).limit(300)).scalars())
     form.resource_ids.choices = [(r.id, f"{r.title} · {r.owner_name}") for r in active]
-    if request.method == "GET" and request.args.get("demand", type=int):
-        chosen = next((d for d in open_demands if d.id == request.args.get("demand", type=int)),
+    if request.method == "GET" and request.args.get("demand", type=db_int):
+        chosen = next((d for d in open_demands if d.id == request.args.get("demand", type=db_int)),
                       None)
         if chosen is not None:
             form.demand_ids.data = [chosen.id]

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from sqlalchemy import Select, literal, select
 
+from timebank.core.web import db_int
 from timebank.extensions import db
 from timebank.lists.queries import scope_community_ids
 from timebank.matching import candidates, rules, scoring
@@ -33,8 +34,8 @@ class ProposalFilter:
     def from_args(cls, args) -> ProposalFilter:
         status = args.get("status", ProposalStatus.PROPOSED.value)
         kind = args.get("kind", "")
-        community = args.get("community", type=int)
-        post = args.get("post", type=int)
+        community = args.get("community", type=db_int)
+        post = args.get("post", type=db_int)
         return cls(status=status if status in set(ProposalStatus) else "",
                    kind=kind if kind in set(ProposalKind) else "",
                    community_id=community if community and community > 0 else None,

@@ -11,6 +11,7 @@ from flask_login import current_user
 from timebank.core import nav
 from timebank.core.access import get_or_404, is_safe_redirect, require
 from timebank.core.errors import DomainError
+from timebank.core.web import page_arg
 from timebank.extensions import db
 from timebank.lists.queries import managed_communities, member_of
 from timebank.matching import operations, queries, rules
@@ -57,7 +58,7 @@ def index():
     require(current_user.is_staff)
     f = queries.ProposalFilter.from_args(request.args)
     page = db.paginate(queries.proposals(current_user, f),
-                       page=request.args.get("page", 1, type=int),
+                       page=page_arg(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     form = RunForm()
     form.scope_id.choices = _scope_choices()

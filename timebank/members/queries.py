@@ -10,6 +10,7 @@ from sqlalchemy import (Select, and_, bindparam, exists, func, literal, literal_
                         select, union_all)
 
 from timebank.accounts.models import Role, User
+from timebank.core.web import db_int
 from timebank.extensions import db
 from timebank.members.identity import has_han, looks_like_initials
 from timebank.members.models import (Member, MemberProfile, MemberStatus, Skill, UnitReport,
@@ -220,7 +221,7 @@ class DirectoryFilter:
     @classmethod
     def from_args(cls, args) -> DirectoryFilter:
         def as_int(name):
-            value = args.get(name, type=int)
+            value = args.get(name, type=db_int)
             return value if value and value > 0 else None
 
         status = args.get("status", "")

@@ -17,6 +17,7 @@ from timebank.core import nav
 from timebank.core.access import get_or_404, public, require
 from timebank.core.errors import DomainError
 from timebank.core.limits import export_limit
+from timebank.core.web import db_int, page_arg
 from timebank.extensions import db, limiter
 from timebank.members import exports, imports, operations, queries, sheets
 from timebank.members.forms import (ApplicationForm, BulkForm, ImportForm, MoveForm, ProfileForm,
@@ -341,7 +342,7 @@ def directory():
             current_user)}:
         abort(404)
     page = db.paginate(queries.directory(current_user, f).options(*queries.page_options()),
-                       page=request.args.get("page", 1, type=int),
+                       page=page_arg(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     bulk = BulkForm(prefix="bulk")
     ctx = _directory_context(f)
@@ -511,12 +512,12 @@ def _liaison_unit(unit_id: int) -> OrgNode:
 def liaison():
     units = queries.liaison_units(current_user)
     require(bool(units))
-    unit_id = request.args.get("unit", type=int)
+    unit_id = request.args.get("unit", type=db_int)
     unit = _liaison_unit(unit_id) if unit_id else units[0]
     state = request.args.get("state", "")
     state = state if state in queries.REPORTING_STATES else ""
     page = db.paginate(queries.unit_members(unit, state).options(*queries.page_options()),
-                       page=request.args.get("page", 1, type=int),
+                       page=page_arg(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     report_form = UnitReportForm(prefix="report")
     report_form.org_id.choices = [(n.id, n.full_name) for n in queries.report_targets()]

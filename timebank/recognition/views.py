@@ -21,6 +21,7 @@ from timebank.core import clock, nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
 from timebank.core.limits import export_limit
+from timebank.core.web import db_int, page_arg
 from timebank.extensions import db
 from timebank.recognition import ledger_checks  # noqa: F401  (connects to ledger verify)
 from timebank.members.models import Member
@@ -56,14 +57,14 @@ nav.register(_l("Awards"), "recognition.awards", lambda u: True, order=71)
 
 def _year_arg() -> int:
     this_year = clock.today().year
-    year = request.args.get("year", this_year, type=int)
+    year = request.args.get("year", this_year, type=db_int)
     return year if 2000 <= year <= this_year + 1 else this_year
 
 
 def _scope_arg() -> tuple[OrgNode, list[OrgNode]]:
     scopes = queries.ranking_scopes(current_user)
     require(bool(scopes))
-    scope_id = request.args.get("scope", type=int)
+    scope_id = request.args.get("scope", type=db_int)
     if scope_id is None:
         return scopes[0], scopes
     scope = next((s for s in scopes if s.id == scope_id), None)
@@ -80,7 +81,7 @@ def rankings():
     scope, scopes = _scope_arg()
     year = _year_arg()
     per_page = current_app.config["PAGE_SIZE"]
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_arg()
     ranking = queries.ranking(scope, year, limit=per_page, offset=(page - 1) * per_page)
     pages = max(1, -(-ranking.total // per_page))
     return render_template("recognition/rankings.html", ranking=ranking, scope=scope,
@@ -165,7 +166,7 @@ def _draw_form(form: DrawForm | None = None) -> DrawForm | None:
 @bp.route("/awards")
 def awards():
     page = db.paginate(queries.lists_for(current_user),
-                       page=request.args.get("page", 1, type=int),
+                       page=page_arg(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     is_member = member_of(current_user) is not None
     return render_template("recognition/awards.html", page=page, form=_draw_form(),

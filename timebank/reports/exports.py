@@ -1,7 +1,6 @@
 """Feedback cards and dashboard figures as .xlsx, and cards as PDF.
 
-PDF text uses reportlab's built-in CID font STSong-Light, which renders Chinese with no font
-file. Spreadsheet cells that a spreadsheet would run as a formula (= + - @, tab, carriage
+PDF text goes through ``core.pdf.para`` (names and staff notes are users' text). Spreadsheet cells that a spreadsheet would run as a formula (= + - @, tab, carriage
 return at the start) are written with a leading single quote."""
 from __future__ import annotations
 
@@ -11,11 +10,11 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 
 from timebank.core import clock
+from timebank.core.pdf import FONT as PDF_FONT
+from timebank.core.pdf import para, register_font
 from timebank.core.spreadsheet import XLSX_MIMETYPE  # noqa: F401  (the views send it)
 from timebank.core.spreadsheet import neutralise as safe_cell
 from timebank.reports.queries import Card
-
-PDF_FONT = "STSong-Light"
 
 
 def hours_value(minutes: int) -> float:
@@ -78,38 +77,27 @@ def card_xlsx(card: Card) -> bytes:
 
 
 def card_pdf(card: Card) -> bytes:
-    from xml.sax.saxutils import escape
-
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import (
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    register_font()
     title = ParagraphStyle("title", fontName=PDF_FONT, fontSize=15, leading=21)
     text = ParagraphStyle("text", fontName=PDF_FONT, fontSize=9, leading=13)
     cell = ParagraphStyle("cell", fontName=PDF_FONT, fontSize=8, leading=10)
 
-    story = [Paragraph(escape(card_title(card)), title), Spacer(1, 2 * mm)]
+    story = [para(card_title(card), title), Spacer(1, 2 * mm)]
     for label, value in card_summary(card):
-        story.append(Paragraph(f"{escape(label)}：{escape(value)}", text))
+        story.append(para(f"{label}：{value}", text))
     story.append(Spacer(1, 4 * mm))
-    data = [[Paragraph(escape(h), cell) for h in _headers()]]
+    data = [[para(h, cell) for h in _headers()]]
     for r in card.rows:
         values = _row(r)
-        data.append([Paragraph(escape(str(v)).replace("\n", "<br/>"), cell) for v in values])
+        data.append([para(v, cell) for v in values])
     if len(data) == 1:
-        data.append([Paragraph(escape(_("No members registered with this unit.")), cell)]
+        data.append([para(_("No members registered with this unit."), cell)]
                     + [""] * 7)
     table = Table(data, repeatRows=1, colWidths=[24 * mm, 30 * mm, 26 * mm, 18 * mm, 16 * mm,
                                                  16 * mm, 18 * mm, 115 * mm])

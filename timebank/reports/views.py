@@ -23,6 +23,7 @@ from timebank.core import clock, nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
 from timebank.core.limits import export_limit
+from timebank.core.web import db_int
 from timebank.extensions import db
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
@@ -190,13 +191,13 @@ def _dashboard_args():
     require(_sees_dashboards(current_user))
     scopes = dashboard.scopes_for(current_user)
     require(bool(scopes))
-    scope_id = request.args.get("scope", type=int)
+    scope_id = request.args.get("scope", type=db_int)
     scope = scopes[0] if scope_id is None else next((s for s in scopes if s.id == scope_id),
                                                      None)
     if scope is None:
         abort(404)
     this_year = clock.today().year
-    year = request.args.get("year", this_year, type=int)
+    year = request.args.get("year", this_year, type=db_int)
     if not 2000 <= year <= this_year:
         year = this_year
     return scope, scopes, year

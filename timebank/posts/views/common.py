@@ -1,13 +1,14 @@
 """The posts blueprint, its navigation entries and the helpers its pages share."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, request
+from flask import Blueprint, abort, current_app, flash
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from timebank.core import nav
 from timebank.core.access import get_or_404
 from timebank.core.errors import DomainError
+from timebank.core.web import page_arg
 from timebank.extensions import db
 from timebank.posts import limits, operations, queries
 from timebank.posts.models import Post, PostSession
@@ -41,7 +42,7 @@ def _managed_session(session_id: int) -> PostSession:
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int)
+    return page_arg()
 
 
 def _flash_error(e: DomainError) -> None:

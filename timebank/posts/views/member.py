@@ -12,6 +12,7 @@ from timebank.catalogue import queries as catalogue_queries
 from timebank.core import clock
 from timebank.core.access import get_or_404
 from timebank.core.errors import DomainError
+from timebank.core.web import db_int
 from timebank.core.limits import export_limit
 from timebank.extensions import db
 from timebank.posts import exports, limits, operations, qr, queries
@@ -33,9 +34,9 @@ def _filters_from_args() -> queries.Filters:
         except ValueError:
             day = None
     return queries.Filters(
-        category_id=request.args.get("category", type=int),
-        kind_id=request.args.get("kind", type=int),
-        skill_id=request.args.get("skill", type=int),
+        category_id=request.args.get("category", type=db_int),
+        kind_id=request.args.get("kind", type=db_int),
+        skill_id=request.args.get("skill", type=db_int),
         day=day, fits=request.args.get("fits") == "1")
 
 
@@ -217,7 +218,7 @@ def report_service():
 
 
 def _card_year() -> int | None:
-    year = request.args.get("year", type=int)
+    year = request.args.get("year", type=db_int)
     return year if year and 2000 <= year <= 2100 else None
 
 

@@ -14,6 +14,7 @@ from timebank.catalogue import queries as catalogue_queries
 from timebank.core import clock
 from timebank.core.access import get_or_404, is_safe_redirect, require
 from timebank.core.errors import DomainError
+from timebank.core.web import db_int
 from timebank.extensions import db
 from timebank.posts import limits, operations, qr, queries
 from timebank.posts.forms import (AddSessionsForm, CancelForm, KindForm,
@@ -322,7 +323,7 @@ def mark_attendance(session_id: int):
     present = request.form.get("present") == "1"
     try:
         out = operations.mark_attendance(current_user, session,
-                                         request.form.getlist("claim_ids", type=int), present)
+                                         request.form.getlist("claim_ids", type=db_int), present)
     except DomainError as e:
         _flash_error(e)
     else:
@@ -399,7 +400,7 @@ def verify_bulk():
     require(current_user.is_staff)
     from sqlalchemy import select
 
-    ids = request.form.getlist("record_ids", type=int)
+    ids = request.form.getlist("record_ids", type=db_int)
     chosen = db.session.execute(select(ServiceRecord).where(
         ServiceRecord.id.in_(ids), ServiceRecord.community_id.in_(
             queries.scope_community_ids(current_user)))
