@@ -43,6 +43,7 @@ def test_no_lost_updates_between_concurrent_writers(app, db, tree):
     from timebank.accounts.models import User
 
     uid = tree.member.id
+    start = tree.member.session_version  # role grants bump it, so read it rather than assume 1
     db.session.rollback()  # the test's own snapshot must not pin an old version
     barrier = threading.Barrier(8)
     errors = []
@@ -67,4 +68,4 @@ def test_no_lost_updates_between_concurrent_writers(app, db, tree):
         t.join()
     assert not errors
     db.session.rollback()
-    assert db.session.get(User, uid).session_version == 1 + 80
+    assert db.session.get(User, uid).session_version == start + 80
