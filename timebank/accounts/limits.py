@@ -11,10 +11,7 @@ from timebank.extensions import limiter
 
 def _phone() -> str:
     if request.is_json:
-        try:
-            data = request.get_json(silent=True)
-        except RecursionError:  # nesting deeper than the parser takes: not JSON, not a phone
-            data = None
+        data = request.get_json(silent=True)
         phone = data.get("phone") if isinstance(data, dict) else None
     else:
         phone = request.form.get("phone")

@@ -87,27 +87,13 @@ def commit() -> None:
     db.session.commit()
 
 
-_NOT_JSON = object()
-
-
-def _json():
-    """The body parsed as JSON once per request (the rate-limit key reads it before the view);
-    ``_NOT_JSON`` for a body that is not JSON. Nesting deeper than the parser's recursion limit
-    is not JSON either: it raised RecursionError, a 500, before."""
-    if "api_json" not in g:
-        try:
-            g.api_json = request.get_json(silent=True) if request.data else None
-        except RecursionError:
-            g.api_json = _NOT_JSON
-        if g.api_json is None and request.data:
-            g.api_json = _NOT_JSON
-    return g.api_json
-
-
 def _body() -> dict:
-    data = _json()
-    if data is None:
+    """The JSON object of the request; {} without a body. Werkzeug parses the body once per
+    request and caches it; invalid JSON (too deep nesting included, see core.web.JSONProvider)
+    comes back as None."""
+    if not request.data:
         return {}
+    data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise Invalid(_("The body must be a JSON object."))
     return data

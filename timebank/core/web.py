@@ -9,6 +9,7 @@ from flask import Flask, abort, jsonify, redirect, render_template, request, url
 from flask_babel import format_datetime, gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from timebank.core import clock
@@ -98,7 +99,21 @@ def error_response(status: int, message: str | None = None, code: str | None = N
                            message=message), status
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested deeper than the parser can recurse is invalid JSON
+    (a ``ValueError``, which ``request.get_json`` turns into a 400, or None when ``silent``)
+    instead of a RecursionError and a 500, wherever a body is read: views, the API, the
+    rate-limit key functions."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def init_app(app: Flask) -> None:
+    app.json = JSONProvider(app)
     # Before any blueprint adds its rules: the converter is bound when a rule is added.
     app.url_map.converters["int"] = BoundedIntConverter
 
