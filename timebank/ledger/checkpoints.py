@@ -30,11 +30,10 @@ from sqlalchemy import func, select
 
 from timebank.core import clock
 from timebank.ledger.hashing import GENESIS_HASH
-from timebank.ledger.models import Transaction
+from timebank.ledger.models import TRANSACTIONS
 
 log = logging.getLogger(__name__)
 
-TRANSACTIONS = Transaction.__table__
 VERSION = 1
 WITNESS_TIMEOUT = 10  # seconds
 

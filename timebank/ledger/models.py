@@ -209,3 +209,9 @@ class Posting(db.Model):
 
     transaction: Mapped[Transaction] = relationship(back_populates="postings", viewonly=True)
     account: Mapped[Account] = relationship()
+
+
+#: The tables themselves, for the set-based statements of the write path and of verify.
+ACCOUNTS = Account.__table__
+POSTINGS = Posting.__table__
+TRANSACTIONS = Transaction.__table__

@@ -10,14 +10,11 @@ from collections import defaultdict
 from sqlalchemy import func, select
 
 from timebank.extensions import db
-from timebank.ledger.models import (Account, AccountKind, Beneficiary, Posting,
-                                    Transaction, TxKind)
+from timebank.ledger.models import (ACCOUNTS, POSTINGS, Account, AccountKind,
+                                    Beneficiary, Transaction, TxKind)
 from timebank.members.models import Member
 from timebank.orgs.models import OrgKind, OrgNode
 
-ACCOUNTS = Account.__table__
-POSTINGS = Posting.__table__
-TRANSACTIONS = Transaction.__table__
 
 
 # --- a member's figures and statement ----------------------------------------------------------

@@ -13,12 +13,9 @@ from timebank.core.db import read_only
 from timebank.extensions import db
 from timebank.ledger import checkpoints
 from timebank.ledger.hashing import GENESIS_HASH, transaction_hash
-from timebank.ledger.models import (Account, AccountKind, Beneficiary, Posting,
-                                    Transaction, TxKind)
+from timebank.ledger.models import (ACCOUNTS, POSTINGS, TRANSACTIONS, AccountKind,
+                                    Beneficiary, TxKind)
 
-ACCOUNTS = Account.__table__
-POSTINGS = Posting.__table__
-TRANSACTIONS = Transaction.__table__
 
 @dataclasses.dataclass(frozen=True)
 class Problem:

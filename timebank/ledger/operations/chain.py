@@ -38,14 +38,11 @@ from timebank.core.errors import Conflict, Invalid
 from timebank.extensions import db
 from timebank.ledger.errors import (InsufficientBalance, InvalidAmount)
 from timebank.ledger.hashing import GENESIS_HASH, transaction_hash
-from timebank.ledger.models import (OVERDRAFT_KINDS, Account, AccountKind, Posting, Transaction,
-                                    TxKind)
+from timebank.ledger.models import (ACCOUNTS, OVERDRAFT_KINDS, TRANSACTIONS, AccountKind,
+                                    Transaction, TxKind)
 from timebank.orgs.models import OrgNode
 
 
-ACCOUNTS = Account.__table__
-POSTINGS = Posting.__table__
-TRANSACTIONS = Transaction.__table__
 
 #: One transaction moves at most this many minutes (a typo guard, and far from integer limits).
 MAX_MINUTES = 1_000_000

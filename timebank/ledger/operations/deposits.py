@@ -10,15 +10,15 @@ from sqlalchemy import and_, or_, select
 from timebank.core.errors import Forbidden, Invalid
 from timebank.extensions import db
 from timebank.ledger import rules
-from timebank.ledger.models import (AccountKind, Transaction, TxKind)
+from timebank.ledger.models import (ACCOUNTS, TRANSACTIONS, AccountKind, Transaction, TxKind)
 from timebank.members.models import Member
 
-from timebank.ledger.operations.chain import (ACCOUNTS, Ref, TRANSACTIONS, _Cursor,
-                                              _INSERT_TRANSACTION_SQL, _Locked, _append, _apply,
-                                              _check_minutes, _clean_reason, _create_accounts,
-                                              _district_id, _idempotent, _insert_postings,
-                                              _loaded_transaction, _lock_chain, _lock_refs,
-                                              _row_params, _row_values, _savepoint, _sql_cache)
+from timebank.ledger.operations.chain import (Ref, _Cursor, _INSERT_TRANSACTION_SQL, _Locked,
+                                              _append, _apply, _check_minutes, _clean_reason,
+                                              _create_accounts, _district_id, _idempotent,
+                                              _insert_postings, _loaded_transaction, _lock_chain,
+                                              _lock_refs, _row_params, _row_values, _savepoint,
+                                              _sql_cache)
 
 
 # --- deposit -----------------------------------------------------------------------------------

@@ -10,13 +10,13 @@ from timebank.core import signals
 from timebank.core.errors import Forbidden
 from timebank.extensions import db
 from timebank.ledger.errors import (AlreadyReversed, InsufficientBalance)
-from timebank.ledger.models import (Account, AccountKind, Transaction, TxKind)
+from timebank.ledger.models import (POSTINGS, Account, AccountKind, Transaction, TxKind)
 from timebank.ledger.util import format_hours
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
 
-from timebank.ledger.operations.chain import (POSTINGS, _Cursor, _append, _clean_reason,
-                                              _idempotent, _lock_ids, _recheck_key)
+from timebank.ledger.operations.chain import (_Cursor, _append, _clean_reason, _idempotent,
+                                              _lock_ids, _recheck_key)
 
 
 # --- reversal ----------------------------------------------------------------------------------

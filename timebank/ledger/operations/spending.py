@@ -12,16 +12,15 @@ from timebank.core.errors import Forbidden, Invalid
 from timebank.extensions import db
 from timebank.ledger import rules
 from timebank.ledger.errors import (InsufficientBalance, RelayLimitExceeded, RelayNotAllowed)
-from timebank.ledger.models import (AccountKind, Beneficiary,
+from timebank.ledger.models import (ACCOUNTS, POSTINGS, TRANSACTIONS, AccountKind, Beneficiary,
                                     Transaction, TxKind)
 from timebank.ledger.util import format_hours
 from timebank.members.models import Member
 from timebank.orgs.models import OrgKind, OrgNode
 
-from timebank.ledger.operations.chain import (ACCOUNTS, MAX_BENEFICIARIES, POSTINGS, TRANSACTIONS,
-                                              _Cursor, _append, _check_minutes, _clean_reason,
-                                              _district_id, _idempotent, _key, _lock_refs,
-                                              _recheck_key)
+from timebank.ledger.operations.chain import (MAX_BENEFICIARIES, _Cursor, _append, _check_minutes,
+                                              _clean_reason, _district_id, _idempotent, _key,
+                                              _lock_refs, _recheck_key)
 
 
 # --- redemption --------------------------------------------------------------------------------
