@@ -4,26 +4,14 @@ to serve in; needs and resources are filed under them. It sits below members and
 can refer to it."""
 from __future__ import annotations
 
-from flask_babel import get_locale
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from timebank.core.db import Bilingual
 from timebank.extensions import db
 
 
-class _Named:
-    name: Mapped[str]
-    name_en: Mapped[str]
-
-    @property
-    def display_name(self) -> str:
-        locale = get_locale()
-        if locale is not None and locale.language == "en" and self.name_en:
-            return self.name_en
-        return self.name
-
-
-class PostCategory(_Named, db.Model):
+class PostCategory(Bilingual, db.Model):
     """便民服务 / 爱心帮扶 / 文体艺术."""
 
     __tablename__ = "post_categories"
@@ -38,7 +26,7 @@ class PostCategory(_Named, db.Model):
                                                  order_by="PostKind.position")
 
 
-class PostKind(_Named, db.Model):
+class PostKind(Bilingual, db.Model):
     __tablename__ = "post_kinds"
     __table_args__ = (UniqueConstraint("category_id", "name"),)
 

@@ -13,9 +13,10 @@ import contextvars
 import datetime as dt
 from collections.abc import Iterator
 
+from flask_babel import get_locale
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped
 from sqlalchemy.types import TypeDecorator
 
 #: Constraint names are predictable, so Alembic can alter or drop them on both databases.
@@ -30,6 +31,21 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Bilingual:
+    """A row named in Chinese (``name``) with an optional English name (``name_en``):
+    ``display_name`` is the one to show in the current language."""
+
+    name: Mapped[str]
+    name_en: Mapped[str]
+
+    @property
+    def display_name(self) -> str:
+        locale = get_locale()
+        if locale is not None and locale.language == "en" and self.name_en:
+            return self.name_en
+        return self.name
 
 
 class UTCDateTime(TypeDecorator):

@@ -6,7 +6,6 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table,
                         Text, UniqueConstraint, event)
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.accounts.models import User
 from timebank.core import clock
-from timebank.core.db import UTCDateTime
+from timebank.core.db import Bilingual, UTCDateTime
 from timebank.core.validators import mask_phone
 from timebank.extensions import db
 from timebank.orgs.models import OrgNode
@@ -91,7 +90,7 @@ STATUS_LABELS = {
 }
 
 
-class Skill(db.Model):
+class Skill(Bilingual, db.Model):
     """The managed skills vocabulary (curated by district admins)."""
 
     __tablename__ = "skills"
@@ -103,13 +102,6 @@ class Skill(db.Model):
     name_en: Mapped[str] = mapped_column(String(80), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(default=0)
-
-    @property
-    def display_name(self) -> str:
-        locale = get_locale()
-        if locale is not None and locale.language == "en" and self.name_en:
-            return self.name_en
-        return self.name
 
 
 class Member(db.Model):
