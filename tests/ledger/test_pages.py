@@ -159,6 +159,23 @@ def test_exports_render_chinese(client, db, tree, member_of):
     assert b"STSong-Light" in r.data
 
 
+def test_statement_xlsx_keeps_typed_formulas_as_text(client, db, tree, member_of):
+    """A reason (or relay message) typed as a formula must not run when the member opens the
+    statement in Excel."""
+    from openpyxl import load_workbook
+
+    m = member_of(tree.member)
+    _fund(m, 90)
+    ledger.redeem(None, m, 30, reason='=HYPERLINK("http://evil.example","点我")')
+    db.session.commit()
+    client.login(tree.member)
+    r = client.get(f"/ledger/members/{m.id}/statement.xlsx")
+    ws = load_workbook(io.BytesIO(r.data)).active
+    values = [c for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert "'=HYPERLINK(\"http://evil.example\",\"点我\")" in values
+    assert not any(v.startswith("=") for v in values)
+
+
 def test_reverse_from_the_transaction_page(client, db, tree, member_of):
     m = member_of(tree.member)
     tx = _fund(m, 60)

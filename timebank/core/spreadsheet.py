@@ -12,3 +12,8 @@ def neutralise(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def hours_value(minutes: int | None) -> float:
+    """Minutes as a number of hours for a spreadsheet cell (a number, so sums work in Excel)."""
+    return round((minutes or 0) / 60, 2)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from timebank.core import clock
 from timebank.core.pdf import FONT as PDF_FONT
 from timebank.core.pdf import para, register_font
+from timebank.core.spreadsheet import hours_value, neutralise
 from timebank.ledger import queries
 from timebank.ledger.models import TxKind
 from timebank.ledger.util import format_hours
@@ -50,16 +51,18 @@ def statement_xlsx(member: Member) -> io.BytesIO:
     ws = wb.active
     ws.title = _("Statement")[:31]
     for line in _title(member):
-        ws.append([line])
+        ws.append([neutralise(line)])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([])
     ws.append(_headers())
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for e, detail in _rows(member):
+        # Reasons, relay messages and names are typed by people: a cell starting with "=" must
+        # stay text in Excel.
         ws.append([clock.to_local(e.at).strftime("%Y-%m-%d %H:%M"), e.transaction_id,
-                   TxKind(e.kind).label, detail, "、".join(e.counterparties),
-                   round(e.amount / 60, 2), round(e.balance_after / 60, 2), e.amount])
+                   TxKind(e.kind).label, neutralise(detail), neutralise("、".join(e.counterparties)),
+                   hours_value(e.amount), hours_value(e.balance_after), e.amount])
     for column, width in zip("ABCDEFGH", (18, 8, 10, 40, 20, 12, 14, 12)):
         ws.column_dimensions[column].width = width
     out = io.BytesIO()

@@ -9,12 +9,9 @@ from openpyxl.styles import Font
 
 from timebank.core import clock
 from timebank.core.spreadsheet import XLSX_MIMETYPE  # noqa: F401  (the views send it)
+from timebank.core.spreadsheet import hours_value
 from timebank.core.spreadsheet import neutralise as safe_cell
 
-
-
-def _hours(minutes: int | None) -> float:
-    return round((minutes or 0) / 60, 2)
 
 
 def card_filename(card) -> str:
@@ -30,8 +27,8 @@ def card_xlsx(card) -> bytes:
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([_("Name"), safe_cell(member.user.name), _("Community"),
                safe_cell(member.community.full_name)])
-    ws.append([_("Verified hours"), _hours(card.verified_minutes), _("Awaiting verification"),
-               _hours(card.pending_minutes)])
+    ws.append([_("Verified hours"), hours_value(card.verified_minutes), _("Awaiting verification"),
+               hours_value(card.pending_minutes)])
     ws.append([])
     header = [_("Date"), _("Time"), _("Post"), _("Kind"), _("Community"), _("Place"),
               _("Status"), _("Verification"), _("Hours")]
@@ -42,7 +39,7 @@ def card_xlsx(card) -> bytes:
         start, end = clock.to_local(r.started_at), clock.to_local(r.ended_at)
         ws.append([start.strftime("%Y-%m-%d"), f"{start:%H:%M}-{end:%H:%M}", safe_cell(r.title),
                    safe_cell(r.kind), safe_cell(r.community), safe_cell(r.place),
-                   safe_cell(r.status), safe_cell(r.record_status or ""), _hours(r.minutes)])
+                   safe_cell(r.status), safe_cell(r.record_status or ""), hours_value(r.minutes)])
     for column, width in zip("ABCDEFGHI", (12, 12, 28, 16, 16, 20, 12, 12, 8)):
         ws.column_dimensions[column].width = width
     buf = io.BytesIO()

@@ -13,8 +13,8 @@ from openpyxl import Workbook
 from timebank.core import clock
 from timebank.recognition.models import AwardList, AwardNominee
 from timebank.core.spreadsheet import XLSX_MIMETYPE
+from timebank.core.spreadsheet import hours_value
 from timebank.core.spreadsheet import neutralise as safe_cell
-from timebank.reports.exports import hours_value
 
 __all__ = ["XLSX_MIMETYPE", "award_list_xlsx", "ranking_xlsx"]
 

@@ -13,13 +13,9 @@ from timebank.core import clock
 from timebank.core.pdf import FONT as PDF_FONT
 from timebank.core.pdf import para, register_font
 from timebank.core.spreadsheet import XLSX_MIMETYPE  # noqa: F401  (the views send it)
+from timebank.core.spreadsheet import hours_value
 from timebank.core.spreadsheet import neutralise as safe_cell
 from timebank.reports.queries import Card
-
-
-def hours_value(minutes: int) -> float:
-    """Minutes as a number of hours for a spreadsheet cell."""
-    return round(minutes / 60, 2)
 
 
 
