@@ -259,3 +259,16 @@ def tree(db, make_user):
     t.member = make_user("member", t.C1, name="党员甲", grid=t.G1a, unit=t.U1)
     t.member3 = make_user("member", t.C3, name="党员丙", grid=t.G3a, unit=t.U2)
     return t
+
+
+@pytest.fixture
+def token_for(db):
+    """``token_for(user)`` -> a bearer token issued directly (no login round trip)."""
+    from timebank.api import operations
+
+    def issue(user):
+        raw, _token = operations.issue(user)
+        db.session.commit()
+        return raw
+
+    return issue

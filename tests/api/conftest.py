@@ -10,19 +10,6 @@ from posts_fixtures import (catalogue, live_server, make_member, make_post,  # n
 
 
 @pytest.fixture
-def token_for(db):
-    """``token_for(user)`` -> a bearer token issued directly (no login round trip)."""
-    from timebank.api import operations
-
-    def issue(user):
-        raw, _token = operations.issue(user)
-        db.session.commit()
-        return raw
-
-    return issue
-
-
-@pytest.fixture
 def api(client, token_for):
     """``api(user)`` -> a client whose requests carry the user's bearer token."""
 

@@ -20,18 +20,6 @@ NUMBER_ARGS = ("page", "pool_page", "community", "post", "category", "kind", "sk
                "scope", "unit", "grid", "demand")
 
 
-@pytest.fixture
-def token_for(db):
-    from timebank.api import operations
-
-    def issue(user):
-        raw, _token = operations.issue(user)
-        db.session.commit()
-        return raw
-
-    return issue
-
-
 def _rules():
     app = create_app(TestConfig("sqlite://", "/tmp/timebank-rules"))
     return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
