@@ -10,12 +10,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from timebank.core import signals
-from timebank.ledger.models import Account, Transaction
+from timebank.ledger.models import ACCOUNTS, TRANSACTIONS
 from timebank.posts.models import RecordStatus, ServiceRecord
 
 RECORDS = ServiceRecord.__table__
-TRANSACTIONS = Transaction.__table__
-ACCOUNTS = Account.__table__
 PAID = (RecordStatus.VERIFIED.value, RecordStatus.REVOKED.value)
 
 
