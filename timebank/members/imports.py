@@ -97,7 +97,7 @@ class _Lookups:
         skills = queries.skills(active_only=True)
         self.skills = {s.name: s.id for s in skills} | {s.code: s.id for s in skills}
         self.categories = {c.name: c.id for c in catalogue_queries.categories()}
-        self.kinds = {k.name: k.id for k in queries.kinds_for(community.id)}
+        self.kinds = {k.name: k.id for k in catalogue_queries.kinds_for([community.id])}
 
 
 def _validate(row: int, cells: dict[str, str], lk: _Lookups,

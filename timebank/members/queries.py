@@ -150,15 +150,6 @@ def skills(active_only: bool = True) -> list[Skill]:
     return list(db.session.execute(stmt).scalars())
 
 
-def kinds_for(community_id: int | None) -> list[PostKind]:
-    """The district catalogue plus kinds the community added itself."""
-    stmt = select(PostKind).where(PostKind.active.is_(True))
-    if community_id is None:
-        stmt = stmt.where(PostKind.community_id.is_(None))
-    else:
-        stmt = stmt.where(or_(PostKind.community_id.is_(None),
-                              PostKind.community_id == community_id))
-    return list(db.session.execute(stmt.order_by(PostKind.category_id, PostKind.position)).scalars())
 
 
 def active_units() -> list[OrgNode]:

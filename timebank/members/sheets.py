@@ -246,7 +246,7 @@ def template_xlsx() -> bytes:
     lists.append(["特长名单", "岗位类别", "岗位名称", "单位名单"])
     skills = [s.name for s in queries.skills()]
     cats = [c.name for c in catalogue_queries.categories()]
-    kinds = [k.name for k in queries.kinds_for(None)]
+    kinds = [k.name for k in catalogue_queries.kinds_for()]
     units = [u.name for u in queries.active_units()]
     for i in range(max(len(skills), len(cats), len(kinds), len(units), 0)):
         lists.append([neutralise(seq[i]) if i < len(seq) else None

@@ -197,7 +197,7 @@ def _fill_profile_choices(form: ProfileForm, member: Member, profile) -> None:
                            if s.active or s.id in chosen_skills]
     form.willing_categories.choices = [(c.id, c.display_name) for c in catalogue_queries.categories()]
     form.willing_kinds.choices = [(k.id, k.display_name)
-                                  for k in queries.kinds_for(member.community_id)]
+                                  for k in catalogue_queries.kinds_for([member.community_id])]
 
 
 @bp.route("/<int:member_id>/form", methods=["GET", "POST"])
@@ -238,7 +238,7 @@ def edit_form(member_id: int):
             return redirect(url_for("members.me") if is_self
                             else url_for("members.detail", member_id=member.id))
     kinds_by_category: dict[int, list] = {}
-    for k in queries.kinds_for(member.community_id):
+    for k in catalogue_queries.kinds_for([member.community_id]):
         kinds_by_category.setdefault(k.category_id, []).append(k)
     return render_template(
         "members/profile_form.html", form=form, member=member, is_self=is_self,
@@ -330,7 +330,7 @@ def _directory_context(f: queries.DirectoryFilter):
     grids = queries.grids_of(community_ids) if len(community_ids) <= 3 else []
     return {"communities": communities, "grids": grids, "units": queries.active_units(),
             "skills": queries.skills(active_only=False), "categories": catalogue_queries.categories(),
-            "kinds": queries.kinds_for(f.community_id), "status_labels": STATUS_LABELS,
+            "kinds": catalogue_queries.kinds_for([f.community_id]), "status_labels": STATUS_LABELS,
             "filters": f}
 
 
