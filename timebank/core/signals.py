@@ -14,8 +14,8 @@ _signals = Namespace()
 #: page the reversal was made from.
 ledger_reversed = _signals.signal("ledger-reversed")
 
-#: Sent by ``ledger.verification.verify`` inside its read snapshot, with the snapshot's connection as
-#: the sender and ``problem`` (a callable ``problem(code, message, transaction_id=None,
+#: Sent by ``ledger.verification.verify`` inside its read snapshot, with the snapshot's connection
+#: as the sender and ``problem`` (a callable ``problem(code, message, transaction_id=None,
 #: account_id=None)``) as a keyword argument. Features that keep figures derived from the ledger
 #: (service records, recognition totals) check them against it and report through ``problem``,
 #: so verify covers them without the ledger importing those features.

@@ -8,8 +8,8 @@ with HMAC-SHA256 under ``TIMEBANK_LEDGER_CHECKPOINT_KEY`` (generated once into
 append-only JSON-lines file under the instance path (``TIMEBANK_LEDGER_CHECKPOINT_FILE``),
 written to the log, and, when ``TIMEBANK_LEDGER_WITNESS_URL`` is set, POSTed there as JSON.
 
-:func:`check` (run by ``verification.verify``) then demands that every line carries a valid signature
-and that the chain still holds the checkpointed transaction at that position with that hash.
+:func:`check` (run by ``verification.verify``) then demands that every line carries a valid
+signature and that the chain still holds the checkpointed transaction at that position with that hash.
 Whoever can rewrite the ledger's tables but not the instance folder (or the witness) cannot hide
 a truncated tail.
 """

@@ -195,7 +195,8 @@ def _fill_profile_choices(form: ProfileForm, member: Member, profile) -> None:
     chosen_skills = {s.id for s in profile.skills} if profile else set()
     form.skills.choices = [(s.id, s.display_name) for s in queries.skills(active_only=False)
                            if s.active or s.id in chosen_skills]
-    form.willing_categories.choices = [(c.id, c.display_name) for c in catalogue_queries.categories()]
+    form.willing_categories.choices = [(c.id, c.display_name)
+                                       for c in catalogue_queries.categories()]
     form.willing_kinds.choices = [(k.id, k.display_name)
                                   for k in catalogue_queries.kinds_for([member.community_id])]
 
@@ -329,9 +330,10 @@ def _directory_context(f: queries.DirectoryFilter):
     # Grids only once a community is chosen (a district has hundreds).
     grids = queries.grids_of(community_ids) if len(community_ids) <= 3 else []
     return {"communities": communities, "grids": grids, "units": queries.active_units(),
-            "skills": queries.skills(active_only=False), "categories": catalogue_queries.categories(),
-            "kinds": catalogue_queries.kinds_for([f.community_id]), "status_labels": STATUS_LABELS,
-            "filters": f}
+            "skills": queries.skills(active_only=False),
+            "categories": catalogue_queries.categories(),
+            "kinds": catalogue_queries.kinds_for([f.community_id]),
+            "status_labels": STATUS_LABELS, "filters": f}
 
 
 @bp.route("/")

@@ -195,8 +195,9 @@ def checkin(token: str):
 def report_service():
     member = _member()
     form = ReportForm()
+    kinds = catalogue_queries.kinds_for([member.community_id])
     form.kind_id.choices = [(0, "—")] + [(k.id, f"{k.category.display_name} · {k.display_name}")
-                                         for k in catalogue_queries.kinds_for([member.community_id])]
+                                         for k in kinds]
     if form.validate_on_submit():
         kind = db.session.get(PostKind, form.kind_id.data) if form.kind_id.data else None
         try:
