@@ -25,6 +25,9 @@ def create_app(config: Config | None = None) -> Flask:
     # Flask-Babel merges the catalogues of every listed folder (one per feature).
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(d) for d in catalogue_dirs())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from timebank.core.db import create_private_sqlite_file
+
+    create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
 

@@ -10,7 +10,7 @@ from timebank.accounts.models import Role, RoleAssignment, User
 from timebank.audit import operations as audit
 from timebank.core import clock, signals
 from timebank.core.errors import Forbidden, Invalid
-from timebank.core.validators import is_cn_mobile, normalize_phone
+from timebank.core.validators import clean_text, is_cn_mobile, normalize_phone
 from timebank.extensions import db
 from timebank.orgs.models import OrgNode
 
@@ -38,7 +38,7 @@ def find_by_phone(phone: str) -> User | None:
 def create_user(actor, phone: str, name: str, password: str | None = None,
                 password_hash: str | None = None) -> User:
     phone = clean_phone(phone)
-    name = (name or "").strip()
+    name = clean_text(name)
     if not name or len(name) > 50:
         raise Invalid(_l("A name of 1-50 characters is required."), field="name")
     if find_by_phone(phone) is not None:

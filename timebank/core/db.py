@@ -148,3 +148,26 @@ def _sqlite_on_begin(conn):
 def is_postgres(session_or_engine) -> bool:
     bind = session_or_engine.get_bind() if hasattr(session_or_engine, "get_bind") else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def create_private_sqlite_file(url: str) -> None:
+    """Create the SQLite database file readable by its owner only (0600), like the keys.
+
+    SQLite would create it with the process umask (usually 0644: world-readable), and its -wal
+    and -shm files copy the main file's mode, so creating the main file first covers all three.
+    An existing file is left as it is: its mode is the operator's choice."""
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" \
+            or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        pass  # no such folder: SQLite's own error says so on the first connection

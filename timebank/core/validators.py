@@ -33,3 +33,16 @@ def mask_phone(value: str) -> str:
     if len(value) != 11:
         return "*" * len(value)
     return f"{value[:3]}****{value[-4:]}"
+
+
+def clean_text(value: str | None) -> str:
+    """A person's or a place's name as it is stored: NFKC-normalised (full-width letters and
+    digits become half-width, compatibility forms fold), Unicode format characters removed
+    (zero-width spaces and joiners, bidi overrides such as U+202E that make a name read
+    backwards, soft hyphens), and runs of white space collapsed to one space.
+
+    Two names that look the same then compare equal, and no name can hide or reorder text in a
+    page, a spreadsheet or a PDF."""
+    value = unicodedata.normalize("NFKC", value or "")
+    value = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+    return " ".join(value.split())

@@ -26,7 +26,7 @@ from timebank.audit import operations as audit
 from timebank.catalogue import queries as catalogue_queries
 from timebank.core import clock
 from timebank.core.errors import Conflict, Invalid
-from timebank.core.validators import is_cn_mobile, normalize_phone
+from timebank.core.validators import clean_text, is_cn_mobile, normalize_phone
 from timebank.extensions import db
 from timebank.members import identity, queries
 from timebank.members.availability import parse_availability, split_list
@@ -111,7 +111,7 @@ def _validate(row: int, cells: dict[str, str], lk: _Lookups,
     def get(key: str) -> str:
         return (cells.get(key) or "").strip()
 
-    name = " ".join(get("name").split())
+    name = clean_text(get("name"))
     if not name:
         err("name", _("Required."))
     elif len(name) > 50:

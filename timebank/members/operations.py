@@ -19,6 +19,7 @@ from timebank.accounts.models import Role, RoleAssignment, User
 from timebank.audit import operations as audit
 from timebank.core import clock
 from timebank.core.errors import Conflict, Forbidden, Invalid
+from timebank.core.validators import clean_text
 from timebank.extensions import db
 from timebank.inbox import operations as inbox
 from timebank.members import identity
@@ -50,7 +51,7 @@ class NotApproved(Conflict):
 
 
 def clean_name(name: str | None) -> str:
-    name = " ".join((name or "").split())
+    name = clean_text(name)
     if not name or len(name) > 50:
         raise Invalid(_l("Enter a name of 1-50 characters."), field="name")
     return name
@@ -380,6 +381,16 @@ def reveal_id_number(actor, member: Member) -> str | None:
         raise Forbidden()
     audit.record(actor, "member.reveal_id_number", "member", member.id)
     return member.id_number
+
+
+def reveal_contact_card(actor, member: Member) -> None:
+    """Log that someone other than the member opened their contact card, which shows the full
+    mobile number (the directory and profile show it masked). Like the ID number, every reveal
+    of a phone number to somebody else leaves an audit entry."""
+    if actor is None or not member.can_view(actor):
+        raise Forbidden()
+    if actor.id != member.user_id:
+        audit.record(actor, "member.reveal_phone", "member", member.id)
 
 
 # --- the registration form ---------------------------------------------------------------------

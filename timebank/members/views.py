@@ -252,6 +252,8 @@ def edit_form(member_id: int):
 def card(member_id: int):
     member = _visible_member(member_id)
     liaisons = queries.unit_liaisons([member.unit_id]).get(member.unit_id, []) if member.unit_id else []
+    operations.reveal_contact_card(current_user, member)
+    db.session.commit()
     return render_template("members/card.html", member=member, liaisons=liaisons,
                            staff=queries.community_staff(member.community_id),
                            profile=operations.current_profile_row(member))

@@ -7,6 +7,7 @@ from sqlalchemy import String, func, literal, select, update
 
 from timebank.audit import operations as audit
 from timebank.core.errors import Forbidden, Invalid
+from timebank.core.validators import clean_text
 from timebank.extensions import db
 from timebank.orgs.models import ALLOWED_PARENTS, OrgKind, OrgNode
 
@@ -25,7 +26,7 @@ def _check(actor, allowed: bool) -> None:
 
 
 def _clean_name(name: str) -> str:
-    name = (name or "").strip()
+    name = clean_text(name)
     if not name:
         raise Invalid(_l("A name is required."), field="name")
     if len(name) > 100:

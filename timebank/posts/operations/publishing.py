@@ -14,6 +14,7 @@ from sqlalchemy import (delete, insert, select, update)
 from timebank.audit import operations as audit
 from timebank.core import clock
 from timebank.core.errors import Invalid
+from timebank.core.validators import clean_text
 from timebank.extensions import db
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.catalogue.models import PostKind
@@ -66,7 +67,7 @@ def _clean(data: PostData, community: OrgNode) -> PostData:
         if known != set(skill_ids):
             raise Invalid(_l("Choose skills from the list."), field="skill_ids")
     return dataclasses.replace(data, title=title, description=(data.description or "").strip(),
-                               place=(data.place or "").strip()[:200], skill_ids=skill_ids,
+                               place=clean_text(data.place)[:200], skill_ids=skill_ids,
                                capacity=int(data.capacity))
 
 
