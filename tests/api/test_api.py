@@ -128,9 +128,9 @@ def test_checkin_and_account(api, db, tree, make_post, member_of):
         body = r.get_json()
         assert body["action"] == "check_out" and body["record"]["minutes"] == 100
         r = a.post("/api/v1/checkins", json={"token": token})
-        assert (r.status_code, r.get_json()["code"]) == (400, "invalid")
+        assert (r.status_code, r.get_json()["code"]) == (409, "conflict")
     r = a.post("/api/v1/checkins", json={"token": "not-a-token"})
-    assert (r.status_code, r.get_json()["code"]) == (400, "invalid")
+    assert (r.status_code, r.get_json()["code"]) == (404, "not_found")
     from timebank.posts.models import ServiceRecord
 
     record = db.session.execute(select(ServiceRecord)).scalar_one()

@@ -7,44 +7,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-
-
-def _patch_hypothesis_jsonschema() -> None:
-    """hypothesis-jsonschema 0.23 (the latest) drives Hypothesis' private ``many`` helper with
-    ``.more()``/``.reject()``; recent Hypothesis only offers ``with many(...) as e: for _ in e``.
-    Adapt the old calls to the new protocol, for this test process only."""
-    import types
-
-    from hypothesis.internal.conjecture import utils as cu
-    from hypothesis_jsonschema import _from_schema
-
-    if hasattr(cu.many, "more"):
-        return
-    end = object()
-
-    class LegacyMany:
-        def __init__(self, data, min_size, max_size, average_size):
-            self._many = cu.many(data, min_size=min_size, max_size=max_size,
-                                 average_size=average_size)
-            self._many.__enter__()
-            self._elements = iter(self._many)
-            self._open = True
-
-        def more(self) -> bool:
-            if self._open and next(self._elements, end) is not end:
-                return True
-            if self._open:
-                self._open = False
-                self._many.__exit__(None, None, None)
-            return False
-
-        def reject(self, why=None) -> None:
-            self._many.reject(why)
-
-    _from_schema.cu = types.SimpleNamespace(**{**vars(cu), "many": LegacyMany})
-
-
-_patch_hypothesis_jsonschema()
+# hypothesis-jsonschema is adapted to current Hypothesis in tests/api/conftest.py.
 schema = schemathesis.from_pytest_fixture("api_schema")
 
 

@@ -10,7 +10,7 @@ from posts_fixtures import staff_in_parallel
 from sqlalchemy import func, select
 
 from timebank.core import clock
-from timebank.core.errors import Forbidden, Invalid
+from timebank.core.errors import Conflict, Forbidden
 from timebank.posts import operations, qr
 from timebank.posts.errors import BadToken, NeedsReview, TokenExpired
 from timebank.posts.models import Claim, ServiceRecord
@@ -95,7 +95,7 @@ def test_foreign_forged_and_expired_tokens_are_refused(client, db, tree, claimed
 
 
 def test_check_in_opens_shortly_before_the_start(db, tree, claimed, member_of):
-    with at(claimed.session, -180), pytest.raises(Invalid):
+    with at(claimed.session, -180), pytest.raises(Conflict):
         operations.check_in(tree.member, member_of(tree.member),
                             qr.token_for(claimed.session))
 

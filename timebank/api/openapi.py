@@ -6,7 +6,8 @@ MAX_ID = 2_147_483_647
 
 ERROR_CODES = ["invalid", "unauthorized", "forbidden", "not_found", "method_not_allowed",
                "conflict", "post_full", "already_claimed", "deadline_passed", "post_closed",
-               "time_conflict", "monthly_limit", "rate_limited", "too_large", "server_error"]
+               "time_conflict", "monthly_limit", "token_expired", "rate_limited", "too_large",
+               "server_error"]
 
 
 def _ref(name: str) -> dict:
@@ -18,14 +19,16 @@ def _json(schema: dict, description: str) -> dict:
 
 
 def _errors(*statuses: int) -> dict:
-    text = {400: "Invalid request (code `invalid`).",
+    text = {400: "Invalid request (code `invalid`), including a query parameter this operation "
+                 "does not declare, one given twice, or one given empty.",
             401: "No valid bearer token (code `unauthorized`).",
             403: "Not allowed, e.g. not a member or not approved (code `forbidden`).",
             404: "Unknown, or outside what the user may see (code `not_found`).",
             409: "Refused by the rules: `post_full`, `already_claimed`, `deadline_passed`, "
                  "`post_closed`, `time_conflict` (the member has claimed another session at "
                  "that time), `monthly_limit` (more sessions in that month than the member's "
-                 "registration form allows).",
+                 "registration form allows), `token_expired` (the session's QR code is past its "
+                 "end), `conflict` (the claim is no longer active, already checked in or out).",
             429: "Too many requests (code `rate_limited`)."}
     return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
 
@@ -246,7 +249,7 @@ PATHS = {
                 _query_int("kind_id", "Only this kind."),
                 _query_int("skill_id", "Only posts requiring this skill."),
                 {"name": "date", "in": "query", "required": False,
-                 "description": "Only posts with a session on this day (2000-2100).",
+                 "description": "Only posts with a session on this day.",
                  "schema": {"type": "string", "format": "date"}},
                 {"name": "fits", "in": "query", "required": False,
                  "description": "Only posts that fit the member's skills and availability.",
@@ -328,6 +331,15 @@ PATHS = {
         },
     },
 }
+
+
+def query_parameters(path: str, method: str) -> frozenset[str] | None:
+    """The query parameters an operation declares (``path`` as in this document, e.g.
+    ``/posts/{post_id}``), or None for a path or method the document does not have."""
+    operation = PATHS.get(path, {}).get(method.lower())
+    if operation is None:
+        return None
+    return frozenset(p["name"] for p in operation.get("parameters", []) if p["in"] == "query")
 
 
 def document() -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 
 from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import select
@@ -19,7 +20,8 @@ from flask_login import current_user
 from timebank.accounts import operations as accounts
 from timebank.accounts.limits import login_limits
 from timebank.api import operations, serializers
-from timebank.api.openapi import MAX_ID, document
+from timebank.api.openapi import MAX_ID, document, query_parameters
+from timebank.core import clock
 from timebank.core.access import get_or_404, public
 from timebank.core.errors import Forbidden, Invalid
 from timebank.extensions import csrf, db, login_manager
@@ -41,6 +43,27 @@ def _setup(state) -> None:
 
 
 bp.record_once(_setup)
+
+
+@bp.before_request
+def _check_query() -> None:
+    """The query string holds only what the operation declares in the OpenAPI document, each
+    parameter once and not empty: a typo (``?pages=2``) or ``?page=`` is refused with 400
+    instead of being silently ignored, so a client learns of its mistake."""
+    if request.url_rule is None:
+        return
+    path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", request.url_rule.rule)
+    declared = query_parameters(path.removeprefix(bp.url_prefix), request.method)
+    if declared is None:
+        return
+    for name in request.args:
+        values = request.args.getlist(name)
+        if name not in declared:
+            raise Invalid(_("Unknown parameter %(name)s.", name=name[:40]), field=name[:40])
+        if len(values) > 1:
+            raise Invalid(_("%(name)s is given more than once.", name=name), field=name)
+        if not values[0].strip():
+            raise Invalid(_("%(name)s is empty.", name=name), field=name)
 
 
 def _bearer() -> str | None:
@@ -108,7 +131,7 @@ def _member():
 
 def _int_arg(name: str, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     try:
         value = int(raw)
@@ -162,16 +185,20 @@ def list_posts():
     if request.args.get("date"):
         try:
             day = dt.date.fromisoformat(request.args["date"])
+            clock.local_day_bounds(day)
         except ValueError:
-            day = None
-        if day is None or not 2000 <= day.year <= 2100:
-            raise Invalid(_("date must look like 2026-12-05."), field="date")
-    fits = request.args.get("fits", "false").lower()
-    if fits not in ("true", "false", "1", "0"):
+            raise Invalid(_("date must look like 2026-12-05."), field="date") from None
+        except OverflowError:
+            # 0001-01-01 and 9999-12-31: the day's bounds leave the calendar; no session is
+            # there, and the list only shows sessions from today on anyway.
+            return jsonify({"items": [], "page": 1, "per_page": 20, "total": 0})
+    # OpenAPI's boolean in a query string is the words true and false, nothing else.
+    fits = request.args.get("fits", "false")
+    if fits not in ("true", "false"):
         raise Invalid(_("fits must be true or false."), field="fits")
     filters = queries.Filters(category_id=_int_arg("category_id"), kind_id=_int_arg("kind_id"),
                               skill_id=_int_arg("skill_id"), day=day,
-                              fits=fits in ("true", "1"))
+                              fits=fits == "true")
     per_page = _int_arg("per_page", 1, 100) or 20
     page = queries.find_posts(member, filters, _int_arg("page", 1, 100000) or 1, per_page)
     return jsonify({"items": [serializers.post_card(c) for c in page.items],
@@ -194,7 +221,8 @@ def create_claim(post_id: int):
     data = _body()
     session_id = data.get("session_id")
     session = None
-    if session_id is not None:
+    # Absent means every session; null is not "absent" but a wrong type, as the schema says.
+    if "session_id" in data:
         if type(session_id) is not int or not 1 <= session_id <= MAX_ID:
             raise Invalid(_("session_id must be a whole number."), field="session_id")
         # The session and its post in one query.

@@ -143,8 +143,17 @@ def init_app(app: Flask) -> None:
         if exc is not None:
             db.session.rollback()
 
-    for status in (400, 403, 404, 405, 413):
+    for status in (400, 403, 404, 413):
         app.register_error_handler(status, lambda e, s=status: error_response(s))
+
+    @app.errorhandler(405)
+    def method_not_allowed(e):
+        # RFC 9110 15.5.6: a 405 must say which methods the resource does take.
+        body, status = error_response(405)
+        response = app.make_response((body, status))
+        if getattr(e, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(sorted(e.valid_methods))
+        return response
 
     @app.errorhandler(429)
     def too_many(e):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from timebank.core.errors import Conflict, Forbidden, Invalid
+from timebank.core.errors import Conflict, Forbidden, NotFound
 
 
 class PostFull(Conflict):
@@ -30,11 +30,16 @@ class NotApproved(Forbidden):
     default_message = _l("Only members whose reporting has been approved may claim posts.")
 
 
-class BadToken(Invalid):
+class BadToken(NotFound):
+    """A forged or malformed code names no session: not found, like a guessed id."""
+
     default_message = _l("This QR code is not valid.")
 
 
-class TokenExpired(Invalid):
+class TokenExpired(Conflict):
+    """A real session's code after the session's end plus the grace period."""
+
+    code = "token_expired"
     default_message = _l("This QR code has expired.")
 
 

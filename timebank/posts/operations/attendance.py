@@ -11,7 +11,7 @@ from sqlalchemy import (func, select, update)
 
 from timebank.audit import operations as audit
 from timebank.core import clock
-from timebank.core.errors import Forbidden, Invalid, NotFound
+from timebank.core.errors import Conflict, Forbidden, Invalid, NotFound
 from timebank.extensions import db
 from timebank.posts import qr
 from timebank.posts.errors import PostClosed
@@ -48,13 +48,13 @@ def check_in(actor, member, token: str, action: str | None = None) -> CheckinRes
     if session.cancelled:
         raise PostClosed(_l("This session has been cancelled."))
     if now < session.starts_at - CHECKIN_OPENS:
-        raise Invalid(_l("Check-in opens %(n)d minutes before the session starts.",
-                         n=int(CHECKIN_OPENS.total_seconds() // 60)))
+        raise Conflict(_l("Check-in opens %(n)d minutes before the session starts.",
+                          n=int(CHECKIN_OPENS.total_seconds() // 60)))
     if action is None:
         action = "check_in" if claim_row.checked_in_at is None else "check_out"
     if action == "check_in":
         if claim_row.checked_in_at is not None:
-            raise Invalid(_l("You have already checked in."))
+            raise Conflict(_l("You have already checked in."))
         claim_row.checked_in_at = now
         claim_row.attendance = Attendance.ATTENDED.value
         db.session.flush()
@@ -62,9 +62,9 @@ def check_in(actor, member, token: str, action: str | None = None) -> CheckinRes
     if action != "check_out":
         raise Invalid(_l("Unknown action."), field="action")
     if claim_row.checked_in_at is None:
-        raise Invalid(_l("Check in first."))
+        raise Conflict(_l("Check in first."))
     if claim_row.checked_out_at is not None or _record_of(claim_row) is not None:
-        raise Invalid(_l("You have already checked out."))
+        raise Conflict(_l("You have already checked out."))
     claim_row.checked_out_at = now
     record = _record_for_claim(actor, claim_row, claim_row.checked_in_at, now)
     return CheckinResult(claim_row, action, record)

@@ -20,7 +20,7 @@ from sqlalchemy import column as sa_column
 from timebank.audit import operations as audit
 from timebank.core import clock
 from timebank.core.db import UTCDateTime
-from timebank.core.errors import DomainError, Invalid, NotFound
+from timebank.core.errors import Conflict, DomainError, NotFound
 from timebank.extensions import db
 from timebank.posts.errors import (AlreadyClaimed, DeadlinePassed, MonthlyLimitReached,
                                    NotApproved, PostClosed, PostFull, TimeConflict)
@@ -277,7 +277,7 @@ def withdraw(actor, claim: Claim) -> None:
     _check(not by_staff or _manages(actor, post))
     now = clock.now()
     if not claim.is_active:
-        raise Invalid(_l("This claim is not active."))
+        raise Conflict(_l("This claim is not active."))
     if session.has_started(now):
         raise DeadlinePassed(_l("This session has already started."))
     if not by_staff and post.deadline_passed(now):
@@ -287,7 +287,7 @@ def withdraw(actor, claim: Claim) -> None:
         .values(status=ClaimStatus.WITHDRAWN.value, updated_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise Invalid(_l("This claim is not active."))
+        raise Conflict(_l("This claim is not active."))
     _release_place(session.id)
     db.session.expire(claim)
     _refresh_counter(session)
