@@ -104,6 +104,8 @@ def test_backup_restores_into_a_fresh_database_that_verifies(app, db, database, 
     assert list((tmp_path / "backups").glob("*.part")) == []
 
     backup.restore(fresh_url, result.path)
+    # Reading the backup left nothing beside it (no -wal or -shm of a WAL-mode copy).
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == [result.path.name]
     restored = _state(fresh_url)
     assert restored == original
     assert original["transactions"] == 7 and original["head"] is not None

@@ -107,6 +107,9 @@ def _sqlite_copy(source: Path, target: Path, source_must_exist: bool) -> None:
         dst = sqlite3.connect(target)
         try:
             src.backup(dst)
+            # A copy of a WAL database is in WAL mode too: make it one self-contained file that
+            # opening it (even read-only) does not grow -wal and -shm companions for.
+            dst.execute("PRAGMA journal_mode=DELETE")
             if dst.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise BackupError("the copy failed its integrity check")
         finally:
