@@ -27,7 +27,7 @@ LAYERS = [
     ("posts",),
     ("lists", "matching"),
     ("reports", "recognition"),
-    ("api", "home", "cli", "demo", "models", "__root__"),
+    ("api", "home", "cli", "demo", "models", "ops", "__root__"),
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 MAX_LINES = 600

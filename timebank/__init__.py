@@ -33,6 +33,9 @@ def create_app(config: Config | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    from timebank import ops
+
+    ops.init_app(app)
 
     from timebank import cli
 

@@ -28,6 +28,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(orgs_group)
     for group in _feature_groups():
         app.cli.add_command(group)
+    from timebank.ops import commands as ops_commands
+
+    for command in ops_commands.COMMANDS:
+        app.cli.add_command(command)
 
 
 def _feature_groups() -> list[click.Command]:

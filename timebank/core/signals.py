@@ -25,3 +25,13 @@ ledger_verifying = _signals.signal("ledger-verifying")
 #: with the user as the sender and ``actor`` as a keyword argument, after the user's session
 #: version was bumped. The API listens to revoke every bearer token of the user.
 credentials_revoked = _signals.signal("credentials-revoked")
+
+#: Sent by ``posts.operations.claim`` (and the waiting list's promotion) after claims were
+#: written, with the post as the sender and ``claims`` (the new Claim rows) and ``promoted``
+#: (True when the waiting list gave the place) as keyword arguments. Operations counts them.
+post_claimed = _signals.signal("post-claimed")
+
+#: Sent by ``ledger.operations.deposit`` / ``deposit_many`` for the deposits they wrote (not for
+#: a source deposited before), with None as the sender and ``count`` and ``minutes`` as keyword
+#: arguments. Operations counts them.
+hours_deposited = _signals.signal("hours-deposited")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from timebank.accounts.models import Role
 from timebank.audit import operations as audit
-from timebank.core import clock
+from timebank.core import clock, settings
 from timebank.core.errors import Forbidden, NotFound
 from timebank.extensions import db
 from timebank.jobs import table
@@ -114,3 +114,41 @@ def settle_request(request_id: int, run_id: int | None, result: str) -> None:
         .values(status="done", run_id=run_id, result=result[:32])
         .execution_options(synchronize_session=False)
     )
+
+
+# --- the scheduler's heartbeat and runs it left behind -----------------------------------------
+
+#: Key of the settings row the scheduler process touches every ``TIMEBANK_SCHEDULER_HEARTBEAT``
+#: seconds (its ``updated_at`` is the beat); ``/readyz`` reads its age.
+HEARTBEAT = "jobs.scheduler_heartbeat"
+settings.declare(HEARTBEAT, None, "Last sign of life of the scheduler process (pid, host).",
+                 kind=dict)
+
+
+def beat(pid: int, host: str) -> None:
+    """Record that the scheduler process is alive (flushes; the caller commits)."""
+    settings.put(None, HEARTBEAT, {"pid": pid, "host": host[:100]})
+
+
+def fail_orphaned_runs() -> list[tuple[str, dt.datetime]]:
+    """Mark "running" runs of the schedule and of "run now" requests failed, and return their
+    (job id, period).
+
+    Called by the scheduler process right after it takes the instance lock: only the process
+    holding the lock runs those origins, so such a row belongs to a scheduler that died mid-run
+    (``kill -9``, a lost machine). Marked failed, the period may be claimed again at once instead
+    of after ``table.STALE_RUN``. Runs started from the CLI (origin "cli") run without the lock
+    and are left to the stale rule."""
+    rows = db.session.execute(
+        select(JobRun.id, JobRun.job_id, JobRun.scheduled_for)
+        .where(JobRun.outcome == RunOutcome.RUNNING.value,
+               JobRun.origin.in_(["schedule", "request"]))).all()
+    if rows:
+        db.session.execute(
+            update(JobRun).where(JobRun.id.in_([r.id for r in rows]),
+                                 JobRun.outcome == RunOutcome.RUNNING.value)
+            .values(outcome=RunOutcome.FAILED.value, finished_at=clock.now(),
+                    error="the scheduler process stopped during this run (found when the next "
+                          "scheduler started); the period may run again")
+            .execution_options(synchronize_session=False))
+    return [(r.job_id, r.scheduled_for) for r in rows]

@@ -50,3 +50,20 @@ def recent_requests(limit: int = 10) -> list[JobRequest]:
     return list(db.session.execute(
         select(JobRequest).order_by(JobRequest.id.desc()).limit(limit)
     ).scalars())
+
+
+def heartbeat_at() -> dt.datetime | None:
+    """When the scheduler process last recorded that it is alive (None: never)."""
+    from timebank.core.settings import Setting
+    from timebank.jobs.operations import HEARTBEAT
+
+    return db.session.execute(
+        select(Setting.updated_at).where(Setting.key == HEARTBEAT)).scalar_one_or_none()
+
+
+def last_finished_run(job_id: str) -> JobRun | None:
+    """The most recently finished run of ``job_id`` (any outcome but "running")."""
+    return db.session.execute(
+        select(JobRun).where(JobRun.job_id == job_id, JobRun.outcome != RunOutcome.RUNNING.value,
+                             JobRun.finished_at.is_not(None))
+        .order_by(JobRun.finished_at.desc(), JobRun.id.desc()).limit(1)).scalar_one_or_none()

@@ -23,6 +23,7 @@ import inspect
 import logging
 import os
 import signal
+import socket
 import time
 import zlib
 from collections.abc import Callable
@@ -224,6 +225,15 @@ class InstanceLock:
             self._fh = None
 
 
+def _beat() -> None:
+    """The scheduler's heartbeat (read by ``/readyz``)."""
+    from timebank.extensions import db
+    from timebank.jobs import operations
+
+    operations.beat(os.getpid(), socket.gethostname())
+    db.session.commit()
+
+
 def _wait_for_lock(lock: InstanceLock, retry_seconds: float, stop: list[bool]) -> bool:
     announced = False
     while not stop:
@@ -244,6 +254,8 @@ def run_forever(lock_retry_seconds: float | None = None, poll_seconds: float | N
     """
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from timebank.extensions import db
 
     app = current_app._get_current_object()
     lock_retry = lock_retry_seconds or float(
@@ -290,10 +302,20 @@ def run_forever(lock_retry_seconds: float | None = None, poll_seconds: float | N
     sched = BlockingScheduler(timezone=clock.LOCAL_TZ,
                               executors={"default": ThreadPoolExecutor(4)},
                               job_defaults={"coalesce": True, "max_instances": 1})
+    heartbeat = float(app.config.get("TIMEBANK_SCHEDULER_HEARTBEAT")
+                      or os.environ.get("TIMEBANK_SCHEDULER_HEARTBEAT", "30"))
     now = clock.now()
     with app.app_context():
-        from timebank.jobs import queries
+        from timebank.jobs import operations, queries
 
+        # Runs a scheduler that died (kill -9) left "running": failed now, and run again below
+        # when their period is still within its grace time.
+        orphaned = set(operations.fail_orphaned_runs())
+        operations.beat(os.getpid(), socket.gethostname())
+        db.session.commit()
+        for job_id, period in sorted(orphaned):
+            log.warning("run of %s for %s was left running by a stopped scheduler; marked failed",
+                        job_id, period.isoformat())
         for job in table.JOBS:
             sched.add_job(in_app, job.trigger(), args=[scheduled, job.id], id=job.id,
                           name=job.description, misfire_grace_time=job.misfire_grace_time)
@@ -301,10 +323,13 @@ def run_forever(lock_retry_seconds: float | None = None, poll_seconds: float | N
             # the previous scheduler died): catch up on the current period if still in grace.
             period = latest_fire_time(job, now)
             if (period is not None and (now - period).total_seconds() <= job.misfire_grace_time
-                    and not queries.run_exists(job.id, period)):
+                    and ((job.id, period) in orphaned
+                         or not queries.run_exists(job.id, period))):
                 sched.add_job(in_app, "date", run_date=now, args=[scheduled, job.id, period],
                               id=f"catch-up:{job.id}", misfire_grace_time=job.misfire_grace_time)
     sched.add_job(in_app, "interval", seconds=poll, args=[run_requests], id="_requests",
+                  misfire_grace_time=None)
+    sched.add_job(in_app, "interval", seconds=heartbeat, args=[_beat], id="_heartbeat",
                   misfire_grace_time=None)
     sched.add_job(check_lock, "interval", seconds=max(poll, 5), id="_lock",
                   misfire_grace_time=None)

@@ -55,6 +55,8 @@ JOBS: list[Job] = [
         {"hour": 2, "minute": 0}, "Nightly matcher run (proposals for staff)", 4 * HOUR),
     Job("ledger.verify", "timebank.ledger.tasks:verify_ledger",
         {"hour": 3, "minute": 30}, "Nightly ledger verification", 4 * HOUR),
+    Job("ops.backup", "timebank.ops.tasks:nightly_backup",
+        {"hour": 4, "minute": 0}, "Nightly database backup (keeps the newest N)", 4 * HOUR),
     Job("feedback.monthly_cards", "timebank.reports.tasks:monthly_feedback_cards",
         {"day": 1, "hour": 7, "minute": 0},
         "Monthly performance feedback cards to units (previous month)", 3 * DAY),

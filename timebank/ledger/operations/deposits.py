@@ -7,6 +7,7 @@ import dataclasses
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 
+from timebank.core import signals
 from timebank.core.errors import Forbidden, Invalid
 from timebank.extensions import db
 from timebank.ledger import rules
@@ -56,12 +57,14 @@ def deposit(actor, member: Member, minutes: int, *, source_type: str, source_id:
             to_member = 0
         else:
             to_member = min(minutes, max(0, current.storage_cap_minutes - account.balance))
-        return _append(
+        tx = _append(
             cur, kind=TxKind.DEPOSIT, actor=actor, reason=reason,
             key=f"deposit:{source_type}:{source_id}", source_type=source_type,
             source_id=source_id, service_account_id=account.id, service_minutes=minutes,
             legs=[(locked[refs["issuance"]], -minutes), (account, to_member),
                   (locked[refs["pool"]], minutes - to_member)])
+        signals.hours_deposited.send(None, count=1, minutes=minutes)
+        return tx
 
     return _idempotent(f"deposit:{source_type}:{source_id}", TxKind.DEPOSIT, write,
                        lookup_first=False)
@@ -154,6 +157,8 @@ def deposit_many(actor, items: list[DepositItem]) -> list[Transaction]:
             written[key] = values
         if rows:
             _write_many(cur, changes, balance, postings, rows)
+            signals.hours_deposited.send(None, count=len(rows),
+                                         minutes=sum(r["service_minutes"] for r in rows))
     out, loaded = [], {}
     for _, _, key in cleaned:
         if key not in loaded:

@@ -18,7 +18,7 @@ from sqlalchemy import (Boolean, and_, bindparam, case, delete, func, select, te
 from sqlalchemy import column as sa_column
 
 from timebank.audit import operations as audit
-from timebank.core import clock
+from timebank.core import clock, signals
 from timebank.core.db import UTCDateTime
 from timebank.core.errors import Conflict, DomainError, NotFound
 from timebank.extensions import db
@@ -233,7 +233,7 @@ def claim(actor, member, post: Post, session: PostSession | None = None,
         if session.post_id != post.id:
             raise NotFound()
         try:
-            return ClaimOutcome([_claim_session(member, session, now)], [], [])
+            return _claimed(post, ClaimOutcome([_claim_session(member, session, now)], [], []))
         except PostFull:
             if not waitlist:
                 raise
@@ -264,6 +264,12 @@ def claim(actor, member, post: Post, session: PostSession | None = None,
         if first_misfit is not None and not outcome.full:
             raise first_misfit
         raise PostFull()
+    return _claimed(post, outcome)
+
+
+def _claimed(post: Post, outcome: ClaimOutcome) -> ClaimOutcome:
+    if outcome.claims:
+        signals.post_claimed.send(post, claims=list(outcome.claims), promoted=False)
     return outcome
 
 
@@ -379,4 +385,6 @@ def promote_waitlist(session: PostSession, now: dt.datetime | None = None) -> li
         _notify(member.user_id, subject, body, path_for("posts.my_claims"),
                 f"promoted:{claim_row.id}:{int(now.timestamp())}")
     db.session.flush()
+    if promoted:
+        signals.post_claimed.send(session.post, claims=list(promoted), promoted=True)
     return promoted
