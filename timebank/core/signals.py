@@ -25,3 +25,9 @@ ledger_verifying = _signals.signal("ledger-verifying")
 #: with the user as the sender and ``actor`` as a keyword argument, after the user's session
 #: version was bumped. The API listens to revoke every bearer token of the user.
 credentials_revoked = _signals.signal("credentials-revoked")
+
+#: Sent by ``inbox.operations.send`` after a new message is flushed (not when a ``dedup_key``
+#: returns an earlier one), with the message as the sender. ``notify`` listens to queue its
+#: deliveries (e-mail, 企业微信, SMS ...) in the same transaction, so a message that rolls back
+#: is never delivered.
+message_created = _signals.signal("message-created")
