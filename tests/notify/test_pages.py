@@ -35,6 +35,10 @@ def test_member_chooses_channels(app, db, tree, client, smtp_server, wecom_serve
     assert (pref.channels, pref.email) == ("email,wecom", "jia@example.org")
     page = client.get("/inbox/settings")
     assert page.text.count("checked") == 2 and "jia@example.org" in page.text
+    # Unticking every channel keeps the messages in the inbox only.
+    assert client.post("/inbox/settings", data={"email": "jia@example.org"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(DeliveryPreference, tree.member.id).channels == ""
 
 
 def test_bad_input_redisplays_in_chinese_and_saves_nothing(app, db, tree, client, smtp_server,

@@ -180,23 +180,26 @@ def send_code(phone_or_email: str, code: str, purpose: str, subject=None) -> Del
                     if c.value in configured and configured[c.value].carries("code")), None)
     if channel is None:
         raise CodeNotSent(_l("No channel is configured that can send codes to this address."))
-    now = clock.now()
-    delivery = Delivery(channel=channel, address=value, purpose=purpose, urgent=True,
-                        status=Status.SENDING.value, attempts=1, claimed_at=now,
-                        created_at=now, updated_at=now)
-    db.session.add(delivery)
-    db.session.flush()
+    # The provider first, the row after: no write (on SQLite: no write lock) is held while
+    # waiting for the provider.
     outgoing = Outgoing(subject=str(subject or _l("Your verification code")), kind="code",
-                        code=code, purpose=purpose, delivery_id=delivery.id)
+                        code=code, purpose=purpose)
+    started = clock.now()
+    error = None
     try:
         configured[channel].send(outgoing, recipient)
     except TransportError as e:
+        error = e
+    done = clock.now()
+    delivery = Delivery(channel=channel, address=value, purpose=purpose, urgent=True,
+                        attempts=1, claimed_at=started, created_at=started, updated_at=done)
+    if error is None:
+        delivery.status, delivery.sent_at = Status.SENT.value, done
+    else:
         delivery.status = Status.GAVE_UP.value
-        delivery.last_error = scrub(str(e).replace(code, "***"), all_secrets(configured))
-        delivery.updated_at = clock.now()
-        db.session.flush()
-        raise CodeNotSent(delivery=delivery, retryable=e.retryable) from None
-    delivery.status = Status.SENT.value
-    delivery.sent_at = delivery.updated_at = clock.now()
+        delivery.last_error = scrub(str(error).replace(code, "***"), all_secrets(configured))
+    db.session.add(delivery)
     db.session.flush()
+    if error is not None:
+        raise CodeNotSent(delivery=delivery, retryable=error.retryable)
     return delivery
