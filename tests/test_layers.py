@@ -21,7 +21,7 @@ LAYERS = [
     ("core", "config", "extensions", "i18n"),
     ("audit", "inbox"),
     ("orgs", "accounts"),
-    ("catalogue", "jobs"),
+    ("catalogue", "jobs", "notify"),
     ("members",),
     ("ledger",),
     ("posts",),

@@ -36,6 +36,11 @@ def create_app(config: Config | None = None) -> Flask:
     from timebank import ops
 
     ops.init_app(app)
+    from timebank.notify.registry import build_transports
+
+    # A wrong delivery setting stops the start with its TIMEBANK_* name (ConfigError), instead
+    # of failing every delivery at night.
+    build_transports(app.config)
 
     from timebank import cli
 
@@ -78,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from timebank.lists.views import bp as lists_bp
     from timebank.matching.views import bp as matching_bp
     from timebank.members.views import bp as members_bp
+    from timebank.notify.views import bp as notify_bp
     from timebank.orgs.views import bp as orgs_bp
     from timebank.posts.views import bp as posts_bp
     from timebank.recognition.views import bp as recognition_bp
@@ -85,5 +91,5 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp, posts_bp, members_bp,
                recognition_bp, ledger_bp,
-               lists_bp, matching_bp, api_bp, reports_bp):
+               lists_bp, matching_bp, api_bp, reports_bp, notify_bp):
         app.register_blueprint(bp)

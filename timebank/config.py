@@ -19,6 +19,16 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
 def instance_path() -> Path:
     return Path(os.environ.get("TIMEBANK_INSTANCE_PATH", PROJECT_ROOT / "instance"))
 
@@ -74,9 +84,46 @@ class Config:
         self.RATELIMIT_STORAGE_URI = os.environ.get("TIMEBANK_RATELIMIT_STORAGE", "memory://")
         self.RATELIMIT_ENABLED = _env_bool("TIMEBANK_RATELIMIT_ENABLED", True)
         self.MAIL_SERVER = os.environ.get("TIMEBANK_SMTP_HOST", "")
-        self.MAIL_PORT = int(os.environ.get("TIMEBANK_SMTP_PORT", "25"))
+        #: 0: the usual port of the security mode (587 STARTTLS, 465 SSL, 25 none).
+        self.MAIL_PORT = _env_int("TIMEBANK_SMTP_PORT", 0)
         self.MAIL_SENDER = os.environ.get("TIMEBANK_MAIL_SENDER", "timebank@localhost")
+        self._init_notify()
         self.MAX_CONTENT_LENGTH = int(os.environ.get("TIMEBANK_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+
+    def _init_notify(self) -> None:
+        """Delivery of inbox messages and one-time codes (``timebank.notify``). A channel is on
+        when its settings are given; ``notify.transports.build_transports`` checks them."""
+        env = os.environ.get
+        #: "starttls", "ssl" or "none".
+        self.TIMEBANK_SMTP_SECURITY = env("TIMEBANK_SMTP_SECURITY", "starttls")
+        self.TIMEBANK_SMTP_USER = env("TIMEBANK_SMTP_USER", "")
+        self.TIMEBANK_SMTP_PASSWORD = env("TIMEBANK_SMTP_PASSWORD", "")
+        #: CA bundle for a server whose certificate is not in the system store.
+        self.TIMEBANK_SMTP_CA_FILE = env("TIMEBANK_SMTP_CA_FILE", "")
+        #: 企业微信 group robot: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...
+        self.TIMEBANK_WECOM_WEBHOOK_URL = env("TIMEBANK_WECOM_WEBHOOK_URL", "")
+        self.TIMEBANK_WEBHOOK_URL = env("TIMEBANK_WEBHOOK_URL", "")
+        self.TIMEBANK_WEBHOOK_SECRET = env("TIMEBANK_WEBHOOK_SECRET", "")
+        self.TIMEBANK_SMS_SECRET_ID = env("TIMEBANK_SMS_SECRET_ID", "")
+        self.TIMEBANK_SMS_SECRET_KEY = env("TIMEBANK_SMS_SECRET_KEY", "")
+        self.TIMEBANK_SMS_APP_ID = env("TIMEBANK_SMS_APP_ID", "")
+        self.TIMEBANK_SMS_SIGN_NAME = env("TIMEBANK_SMS_SIGN_NAME", "")
+        #: Approved templates: messages take one parameter (the subject), codes one (the code).
+        self.TIMEBANK_SMS_TEMPLATE_ID = env("TIMEBANK_SMS_TEMPLATE_ID", "")
+        self.TIMEBANK_SMS_CODE_TEMPLATE_ID = env("TIMEBANK_SMS_CODE_TEMPLATE_ID", "")
+        self.TIMEBANK_SMS_REGION = env("TIMEBANK_SMS_REGION", "ap-guangzhou")
+        self.TIMEBANK_SMS_ENDPOINT = env("TIMEBANK_SMS_ENDPOINT",
+                                         "https://sms.tencentcloudapi.com")
+        #: Channels a user who never saved preferences gets, comma-separated (e.g. "wecom").
+        self.TIMEBANK_NOTIFY_DEFAULT_CHANNELS = env("TIMEBANK_NOTIFY_DEFAULT_CHANNELS", "")
+        self.TIMEBANK_NOTIFY_MAX_ATTEMPTS = _env_int("TIMEBANK_NOTIFY_MAX_ATTEMPTS", 6)
+        #: First retry after this many seconds, then doubling up to the maximum.
+        self.TIMEBANK_NOTIFY_BACKOFF_SECONDS = _env_int("TIMEBANK_NOTIFY_BACKOFF_SECONDS", 60)
+        self.TIMEBANK_NOTIFY_BACKOFF_MAX_SECONDS = _env_int(
+            "TIMEBANK_NOTIFY_BACKOFF_MAX_SECONDS", 6 * 3600)
+        self.TIMEBANK_NOTIFY_TIMEOUT = _env_int("TIMEBANK_NOTIFY_TIMEOUT", 10)
+        #: Deliveries one run of the job sends at most (the rest wait for the next minute).
+        self.TIMEBANK_NOTIFY_BATCH = _env_int("TIMEBANK_NOTIFY_BATCH", 200)
 
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False

@@ -10,6 +10,7 @@ from timebank.ledger.models import Account, Posting, Transaction  # noqa: F401
 from timebank.lists.models import Demand, Project, Resource  # noqa: F401
 from timebank.matching.models import MatchRun, Proposal  # noqa: F401
 from timebank.members.models import Member, MemberProfile, Skill, UnitReport  # noqa: F401
+from timebank.notify.models import Delivery, DeliveryPreference  # noqa: F401
 from timebank.orgs.models import OrgNode  # noqa: F401
 from timebank.posts.models import (Claim, Post, PostSession, ServiceRecord,  # noqa: F401
                                    WaitlistEntry)

@@ -35,3 +35,9 @@ post_claimed = _signals.signal("post-claimed")
 #: a source deposited before), with None as the sender and ``count`` and ``minutes`` as keyword
 #: arguments. Operations counts them.
 hours_deposited = _signals.signal("hours-deposited")
+
+#: Sent by ``inbox.operations.send`` after a new message is flushed (not when a ``dedup_key``
+#: returns an earlier one), with the message as the sender. ``notify`` listens to queue its
+#: deliveries (e-mail, 企业微信, SMS ...) in the same transaction, so a message that rolls back
+#: is never delivered.
+message_created = _signals.signal("message-created")

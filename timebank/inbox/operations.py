@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from timebank.core import clock
+from timebank.core import clock, signals
 from timebank.extensions import db
 from timebank.inbox.models import Message
 
@@ -26,6 +26,7 @@ def send(recipient, subject: str, body: str = "", link: str | None = None,
     )
     db.session.add(message)
     db.session.flush()
+    signals.message_created.send(message)
     return message
 
 

@@ -63,6 +63,8 @@ JOBS: list[Job] = [
     Job("recognition.year_end", "timebank.recognition.tasks:year_end_snapshot",
         {"month": 1, "day": 1, "hour": 1, "minute": 0},
         "Year-end recognition snapshot (previous year's district ranking)", 7 * DAY),
+    Job("notify.send_due", "timebank.notify.tasks:send_due",
+        {"minute": "*"}, "Deliver inbox messages by e-mail, WeCom, webhook and SMS", 5 * 60),
 ]
 
 #: A "running" row older than this belongs to a process that died; the period may be retried.

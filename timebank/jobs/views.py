@@ -41,6 +41,7 @@ TITLES = {
     "ledger.verify": _l("Nightly ledger verification"),
     "feedback.monthly_cards": _l("Monthly performance feedback cards"),
     "recognition.year_end": _l("Year-end recognition snapshot"),
+    "notify.send_due": _l("Deliver messages (e-mail, WeCom, SMS)"),
 }
 
 
