@@ -25,3 +25,20 @@ def served(staff, member, start: dt.datetime, minutes: int, *, post=None, verify
     if verify:
         operations.verify(staff, record)
     return record
+
+
+def decode_qr(pdf_bytes: bytes) -> str:
+    """The text of the one QR code drawn on a PDF's first page (zxing-cpp on its images)."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+    from pypdf import PdfReader
+
+    page = PdfReader(io.BytesIO(pdf_bytes)).pages[0]
+    found = []
+    for image in page.images:
+        picture = Image.open(io.BytesIO(image.data)).convert("L")
+        found += [b.text for b in zxingcpp.read_barcodes(picture)]
+    assert len(found) == 1, found
+    return found[0]

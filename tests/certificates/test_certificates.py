@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.service_records import served
+from tests.service_records import decode_qr, served
 from timebank.core import clock
 
 
@@ -121,21 +121,6 @@ def test_pdf_content_and_qr(client, db, tree, records):
         assert re.sub(r"\s+", "", expected) in flat, expected
     url = decode_qr(r.data)
     assert url == f"http://localhost/verify/{cert.code}"
-
-
-def decode_qr(pdf_bytes: bytes) -> str:
-    """The text of the QR code drawn on the certificate's first page."""
-    import zxingcpp
-    from PIL import Image
-    from pypdf import PdfReader
-
-    page = PdfReader(io.BytesIO(pdf_bytes)).pages[0]
-    found = []
-    for image in page.images:
-        picture = Image.open(io.BytesIO(image.data)).convert("L")
-        found += [b.text for b in zxingcpp.read_barcodes(picture)]
-    assert len(found) == 1, found
-    return found[0]
 
 
 def test_form_errors_in_chinese(client, db, tree, records):
