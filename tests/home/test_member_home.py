@@ -118,3 +118,13 @@ def test_staff_keep_the_general_home(client, db, tree):
     client.login(tree.staff)
     html = client.get("/").get_data(as_text=True)
     assert 'id="year-hours"' not in html
+
+
+def test_new_member_home_is_all_zero_with_a_way_forward(client, db, tree, make_member):
+    m = make_member()
+    client.login(m.user)
+    html = client.get("/").get_data(as_text=True)
+    for id_ in ("year-hours", "total-hours", "balance-hours"):
+        assert re.search(rf'id="{id_}"[^>]*>0<', html), id_
+    assert "您还没有待参加的场次" in html and "去找岗位" in html
+    assert "请先填写特长爱好和服务意愿登记表" in html
