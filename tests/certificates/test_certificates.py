@@ -194,3 +194,25 @@ def test_another_member_cannot_download(client, make_client, db, tree, records):
     assert staff.get(f"/certificates/{cert.id}.pdf").status_code == 200
     anonymous = make_client()
     assert anonymous.get(f"/certificates/{cert.id}.pdf").status_code in (302, 401)
+
+
+def test_parallel_issues_leave_one_valid_certificate(app, db, tree, records):
+    from tests.parallel import run_parallel
+    from timebank.accounts.models import User
+    from timebank.certificates import operations
+    from timebank.certificates.models import Certificate
+    from timebank.members.models import Member
+
+    m, *_ = records
+    start, end = _period()
+    user_id, member_id = tree.member.id, m.id
+
+    def job():
+        user = db.session.get(User, user_id)
+        return operations.issue(user, db.session.get(Member, member_id), start, end).id
+
+    results = run_parallel(app, db, [job, job, job])
+    assert all(isinstance(r, int) for r in results), results
+    db.session.rollback()
+    statuses = sorted(db.session.execute(select(Certificate.status)).scalars())
+    assert statuses == ["superseded", "superseded", "valid"]

@@ -7,7 +7,7 @@ import json
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from timebank.audit import operations as audit
 from timebank.certificates import queries
@@ -57,6 +57,9 @@ def issue(actor, member: Member, start: dt.date, end: dt.date) -> Certificate:
     if not member.is_approved:
         raise Invalid(_l("Certificates are issued to approved members only."))
     _check_period(start, end)
+    # One issuer at a time per member (PostgreSQL; SQLite writers are serialised anyway), so of
+    # two parallel requests for the same period the second supersedes the first.
+    db.session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
     services = queries.certified_services(member, start, end)
     if not services:
         raise NothingToCertify()
