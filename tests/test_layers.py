@@ -25,7 +25,7 @@ LAYERS = [
     ("members",),
     ("ledger",),
     ("posts",),
-    ("lists", "matching"),
+    ("lists", "matching", "certificates"),
     ("reports", "recognition"),
     ("api", "home", "cli", "demo", "models", "ops", "__root__"),
 ]

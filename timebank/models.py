@@ -3,6 +3,7 @@ from timebank.accounts.models import RoleAssignment, User  # noqa: F401
 from timebank.api.models import ApiToken  # noqa: F401
 from timebank.audit.models import AuditEvent  # noqa: F401
 from timebank.catalogue.models import PostCategory, PostKind  # noqa: F401
+from timebank.certificates.models import Certificate  # noqa: F401
 from timebank.core.settings import Setting  # noqa: F401
 from timebank.inbox.models import Message  # noqa: F401
 from timebank.jobs.models import JobRequest, JobRun  # noqa: F401

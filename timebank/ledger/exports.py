@@ -17,8 +17,9 @@ from timebank.members.models import Member
 
 
 def _rows(member: Member):
+    """The entries in the page's order (:func:`queries.statement`)."""
     account = queries.account_for_member(member)
-    for e in queries.all_entries(account.id if account else None):
+    for e in queries.all_entries(account.id if account else None, by_service_date=True):
         detail = e.reason
         if e.beneficiary:
             detail = f"{detail}（{_('for %(name)s', name=e.beneficiary)}）"
@@ -39,7 +40,7 @@ def _title(member: Member) -> list[str]:
 
 
 def _headers() -> list[str]:
-    return [_("Time"), _("Entry"), _("Type"), _("Details"), _("Counterparty"),
+    return [_("Date"), _("Entry"), _("Type"), _("Details"), _("Counterparty"),
             _("Change (hours)"), _("Balance after (hours)"), _("Change (minutes)")]
 
 
@@ -60,7 +61,7 @@ def statement_xlsx(member: Member) -> io.BytesIO:
     for e, detail in _rows(member):
         # Reasons, relay messages and names are typed by people: a cell starting with "=" must
         # stay text in Excel.
-        ws.append([clock.to_local(e.at).strftime("%Y-%m-%d %H:%M"), e.transaction_id,
+        ws.append([clock.to_local(e.date).strftime("%Y-%m-%d %H:%M"), e.transaction_id,
                    TxKind(e.kind).label, neutralise(detail), neutralise("、".join(e.counterparties)),
                    hours_value(e.amount), hours_value(e.balance_after), e.amount])
     for column, width in zip("ABCDEFGH", (18, 8, 10, 40, 20, 12, 14, 12)):
@@ -89,7 +90,7 @@ def statement_pdf(member: Member) -> io.BytesIO:
     headers = _headers()[:7]
     data = [[para(h, cell) for h in headers]]
     for e, detail in _rows(member):
-        data.append([clock.to_local(e.at).strftime("%Y-%m-%d %H:%M"), str(e.transaction_id),
+        data.append([clock.to_local(e.date).strftime("%Y-%m-%d %H:%M"), str(e.transaction_id),
                      para(TxKind(e.kind).label, cell), para(detail, cell),
                      para("、".join(e.counterparties), cell),
                      ("+" if e.amount > 0 else "") + format_hours(e.amount),

@@ -7,8 +7,9 @@ import datetime as dt
 import math
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, null, select, type_coerce
 
+from timebank.core.db import UTCDateTime
 from timebank.extensions import db
 from timebank.ledger.models import (ACCOUNTS, POSTINGS, Account, AccountKind,
                                     Beneficiary, Transaction, TxKind)
@@ -53,6 +54,7 @@ class Entry:
 
     posting_id: int
     transaction_id: int
+    #: When the entry was posted.
     at: dt.datetime
     kind: str
     reason: str
@@ -65,10 +67,17 @@ class Entry:
     reversed_by_id: int | None
     source_type: str | None
     source_id: int | None
+    #: When the service it pays for (or reverses) was done; None when it pays for no service.
+    served_at: dt.datetime | None = None
 
     @property
     def kind_enum(self) -> TxKind:
         return TxKind(self.kind)
+
+    @property
+    def date(self) -> dt.datetime:
+        """The date a member reads: when the service was done, else when it was posted."""
+        return self.served_at or self.at
 
 
 @dataclasses.dataclass
@@ -124,22 +133,55 @@ def account_labels(account_ids) -> dict[int, str]:
     return out
 
 
-def account_statement(account_id: int | None, page: int = 1, per_page: int = 20) -> StatementPage:
-    """Postings of one account, newest first, each with the balance after it."""
+#: source_type -> (id column, time column) of the records deposits name as their source: when
+#: the service was done. The feature owning the records registers them (posts registers its
+#: service records); the ledger sits below it and cannot name its tables.
+SERVICE_TIMES: dict[str, tuple] = {}
+
+
+def register_service_time(source_type: str, id_column, time_column) -> None:
+    SERVICE_TIMES[source_type] = (id_column, time_column)
+
+
+def _served_at():
+    """SQL: when the service of a transaction's source was done (NULL for other sources)."""
+    whens = [(Transaction.source_type == source_type,
+              select(time_col).where(id_col == Transaction.source_id).scalar_subquery())
+             for source_type, (id_col, time_col) in SERVICE_TIMES.items()]
+    if not whens:
+        return None
+    return case(*whens, else_=None)
+
+
+def account_statement(account_id: int | None, page: int = 1, per_page: int = 20,
+                      by_service_date: bool = False) -> StatementPage:
+    """Postings of one account, newest first, each with the balance after it.
+
+    ``by_service_date`` (a member's statement): newest first by the date the service was done
+    (a deposit and its reversal by their source record's time, any other entry by when it was
+    posted), then by posting. Otherwise by posting alone (pools and system accounts, whose
+    hundreds of thousands of entries page by the (account, id) index)."""
     page = max(1, int(page))
     per_page = max(1, min(int(per_page), 500))
     if account_id is None:
         return StatementPage([], page, per_page, 0)
     total = db.session.execute(select(func.count()).select_from(POSTINGS)
                                .where(POSTINGS.c.account_id == account_id)).scalar_one()
-    rows = db.session.execute(
-        select(POSTINGS.c.id, POSTINGS.c.transaction_id, POSTINGS.c.amount,
-               POSTINGS.c.balance_after, Transaction.created_at, Transaction.kind,
-               Transaction.reason, Transaction.reverses_id, Transaction.beneficiary_id,
-               Transaction.source_type, Transaction.source_id)
-        .join(Transaction, Transaction.id == POSTINGS.c.transaction_id)
-        .where(POSTINGS.c.account_id == account_id)
-        .order_by(POSTINGS.c.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
+    served = _served_at()
+    stmt = (select(POSTINGS.c.id, POSTINGS.c.transaction_id, POSTINGS.c.amount,
+                   POSTINGS.c.balance_after, Transaction.created_at, Transaction.kind,
+                   Transaction.reason, Transaction.reverses_id, Transaction.beneficiary_id,
+                   Transaction.source_type, Transaction.source_id,
+                   type_coerce(served if served is not None else null(),
+                               UTCDateTime()).label("served_at"))
+            .join(Transaction, Transaction.id == POSTINGS.c.transaction_id)
+            .where(POSTINGS.c.account_id == account_id))
+    if by_service_date and served is not None:
+        stmt = stmt.order_by(func.coalesce(served, Transaction.created_at).desc(),
+                             POSTINGS.c.id.desc())
+    else:
+        stmt = stmt.order_by(POSTINGS.c.id.desc())
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     tx_ids = [r.transaction_id for r in rows]
     others: dict[int, list[tuple[int, int]]] = defaultdict(list)
     reversed_by: dict[int, int] = {}
@@ -172,23 +214,25 @@ def account_statement(account_id: int | None, page: int = 1, per_page: int = 20)
             reason=r.reason, amount=int(r.amount), balance_after=int(r.balance_after),
             counterparties=names, beneficiary=beneficiaries.get(r.beneficiary_id),
             reverses_id=r.reverses_id, reversed_by_id=reversed_by.get(r.transaction_id),
-            source_type=r.source_type, source_id=r.source_id))
+            source_type=r.source_type, source_id=r.source_id, served_at=r.served_at))
     return StatementPage(items, page, per_page, total)
 
 
 def statement(member: Member | int, page: int = 1, per_page: int = 20) -> StatementPage:
-    """The member's statement, newest first, with the running balance after each entry."""
+    """The member's statement, newest first by the date the service was done (then by
+    posting), with the balance after each entry. The one order of the page, the PDF and the
+    xlsx."""
     member_id = member if isinstance(member, int) else member.id
     account_id = db.session.execute(
         select(ACCOUNTS.c.id).where(ACCOUNTS.c.member_id == member_id)).scalar()
-    return account_statement(account_id, page, per_page)
+    return account_statement(account_id, page, per_page, by_service_date=True)
 
 
-def all_entries(account_id: int | None, batch: int = 500):
-    """Every entry of an account, newest first (for exports)."""
+def all_entries(account_id: int | None, batch: int = 500, by_service_date: bool = False):
+    """Every entry of an account, in :func:`account_statement`'s order (for exports)."""
     page = 1
     while True:
-        chunk = account_statement(account_id, page, batch)
+        chunk = account_statement(account_id, page, batch, by_service_date)
         yield from chunk.items
         if not chunk.has_next:
             return

@@ -10,11 +10,15 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from timebank.core import signals
+from timebank.ledger import queries as ledger_queries
 from timebank.ledger.models import ACCOUNTS, TRANSACTIONS
 from timebank.posts.models import RecordStatus, ServiceRecord
 
 RECORDS = ServiceRecord.__table__
 PAID = (RecordStatus.VERIFIED.value, RecordStatus.REVOKED.value)
+
+# A member's statement is ordered by when the service was done: the record's start.
+ledger_queries.register_service_time("service_record", RECORDS.c.id, RECORDS.c.started_at)
 
 
 @signals.ledger_verifying.connect
