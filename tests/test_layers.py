@@ -25,7 +25,7 @@ LAYERS = [
     ("members",),
     ("ledger",),
     ("posts",),
-    ("lists", "matching"),
+    ("lists", "matching", "scan"),
     ("reports", "recognition"),
     ("api", "home", "cli", "demo", "models", "__root__"),
 ]
