@@ -153,7 +153,7 @@ def staff_checkin(session_id: int):
         scanned = codes.classify(data.get("code"))
         if scanned.session_token is not None:
             raise Invalid(_("This is a session's check-in code. In staff mode, scan the "
-                            "members' personal codes (我的签到码)."))
+                            "members' personal check-in codes."))
         member_id = codes.read_member_code(scanned.member_code,
                                            codes.district_id_of(session.post.community))
         member = db.session.get(Member, member_id)

@@ -1,0 +1,129 @@
+"""The scanner's pages and JSON endpoints: what a member and a staff member see after a scan,
+every refusal in words, and nothing written by a refused scan."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from scan_helpers import during, other_district_member, session_url
+from timebank.core import clock
+from timebank.posts.models import Claim
+from timebank.scan import codes
+
+
+def _post_json(client, url, body):
+    return client.open(url, method="POST", json=body,
+                       headers={"X-CSRFToken": client.csrf_token()})
+
+
+def _claims(db, session_id):
+    return db.session.execute(select(func.count()).select_from(Claim).where(
+        Claim.session_id == session_id, Claim.status == "active")).scalar_one()
+
+
+def test_member_scans_a_session_code_walks_in_then_checks_out(app, db, client, tree, make_post):
+    session = make_post(capacity=2, days=(1,)).sessions[0]
+    url = session_url(app, session)
+    client.login(tree.member)
+    with clock.freeze(during(session)):
+        page = client.get("/scan/")
+        assert page.status_code == 200 and 'id="scanner"' in page.text
+        assert "vendor/jsqr/jsQR.js" in page.text and "扫码签到" in page.text
+        r = _post_json(client, "/scan/checkin", {"code": url})
+        assert r.status_code == 200, r.text
+        assert r.json["ok"] and r.json["walked_in"] and r.json["action"] == "check_in"
+        assert "报名" in r.json["message"]
+        assert _claims(db, session.id) == 1
+    with clock.freeze(during(session, 70)):
+        r = _post_json(client, "/scan/checkin", {"code": url})
+        assert r.json["action"] == "check_out" and "核实" in r.json["message"]
+        r = _post_json(client, "/scan/checkin", {"code": url})
+        assert r.status_code == 400 and r.json["error"]["message"] == "您已签退。"
+
+
+def test_member_scan_refusals_are_json_in_chinese(app, db, client, tree, make_post, make_member):
+    full = make_post(capacity=1, days=(1,)).sessions[0]
+    from timebank.posts import operations
+
+    other = make_member()
+    operations.claim(other.user, other, full.post)
+    db.session.commit()
+    client.login(tree.member)
+    member_code, _ = codes.member_code(other)
+    with clock.freeze(during(full)):
+        cases = [
+            ({"code": session_url(app, full)}, 409, "post_full", "已满"),
+            ({"code": "https://example.com/x"}, 400, "not_a_checkin_code", "不是"),
+            ({"code": member_code}, 400, "invalid", "工作人员"),
+            ({"code": session_url(app, full)[:-4] + "AAAA"}, 400, "invalid", "无效"),
+            ({"code": session_url(app, full), "latitude": "95", "longitude": "1"}, 400,
+             "invalid", "位置"),
+            ({"code": session_url(app, full), "action": "dance"}, 400, "invalid", None),
+        ]
+        for body, status, code, words in cases:
+            r = _post_json(client, "/scan/checkin", body)
+            assert r.status_code == status, (body, r.text)
+            assert r.json["error"]["code"] == code, (body, r.json)
+            if words:
+                assert words in r.json["error"]["message"], (body, r.json)
+        r = client.open("/scan/checkin", method="POST", data="not json",
+                        content_type="application/json",
+                        headers={"X-CSRFToken": client.csrf_token()})
+        assert r.status_code == 400 and r.json["error"]["message"]
+        # Without the CSRF token the request is refused before anything runs.
+        assert client.open("/scan/checkin", method="POST",
+                           json={"code": session_url(app, full)}).status_code == 400
+    assert _claims(db, full.id) == 1
+
+
+def test_staff_scan_members_codes_for_a_session_they_manage(app, db, make_client, tree,
+                                                            make_post, make_member):
+    session = make_post(capacity=3, days=(1,)).sessions[0]
+    member, outsider = make_member(), other_district_member(db, make_member)
+    staff = make_client()
+    staff.login(tree.staff)
+    with clock.freeze(during(session)):
+        page = staff.get("/scan/")
+        assert page.status_code == 200 and session.post.title in page.text
+        assert f'/scan/sessions/{session.id}/checkin' in page.text  # the only session: chosen
+        code, _ = codes.member_code(member)
+        url = f"/scan/sessions/{session.id}/checkin"
+        r = _post_json(staff, url, {"code": code})
+        assert r.status_code == 200, r.text
+        assert r.json["walked_in"] and member.user.name in r.json["message"]
+        assert (r.json["checked_in"], r.json["claimed"]) == (1, 1)
+        refusals = [
+            (codes.member_code(outsider)[0], "other_district", "其他区"),
+            (session_url(app, session), "invalid", "个人签到码"),
+            ("TBM1.forged.sig", "code_invalid", "无效"),
+        ]
+        for text, code_, words in refusals:
+            r = _post_json(staff, url, {"code": text})
+            assert r.status_code == 400 and r.json["error"]["code"] == code_, r.json
+            assert words in r.json["error"]["message"], r.json
+    with clock.freeze(during(session) + codes.LIFETIME + codes.LIFETIME):
+        r = _post_json(staff, url, {"code": code})
+        assert r.json["error"]["code"] == "code_expired" and "过期" in r.json["error"]["message"]
+    assert _claims(db, session.id) == 1
+
+
+def test_staff_set_the_posts_place_from_their_phone(db, make_client, tree, make_post):
+    post = make_post(days=(1,))
+    staff = make_client()
+    staff.login(tree.staff)
+    url = f"/scan/sessions/{post.sessions[0].id}/location"
+    assert _post_json(staff, url, {"latitude": 31.2, "longitude": 121.5}).json["ok"]
+    db.session.expire_all()
+    assert (post.latitude, post.longitude) == (31.2, 121.5)
+    r = _post_json(staff, url, {"latitude": 31.2})
+    assert r.status_code == 400
+    db.session.expire_all()
+    assert post.latitude == 31.2
+
+
+def test_my_code_page_and_its_image(client, tree):
+    client.login(tree.member)
+    page = client.get("/scan/my-code")
+    assert page.status_code == 200 and "我的签到码" in page.text
+    first = client.get("/scan/my-code.svg")
+    assert first.mimetype == "image/svg+xml" and first.data.startswith(b"<svg")
+    assert "no-store" in first.headers["Cache-Control"]
