@@ -86,22 +86,41 @@
   }
 
   function watchPosition() {
-    if (mode !== 'member' || !geoBox || !geoBox.checked || !navigator.geolocation) { return; }
+    if (!geoWanted()) { return; }
     navigator.geolocation.getCurrentPosition(function (pos) {
       position = {latitude: pos.coords.latitude, longitude: pos.coords.longitude};
     }, function () { position = null; },
     {enableHighAccuracy: true, timeout: 15000, maximumAge: 60000});
   }
 
+  function geoWanted() {
+    return mode === 'member' && geoBox && geoBox.checked && navigator.geolocation;
+  }
+
+  function currentPosition() {
+    // The position asked for at load, or (not there yet) a few seconds' wait for one.
+    if (!geoWanted()) { return Promise.resolve(null); }
+    if (position) { return Promise.resolve(position); }
+    return new Promise(function (resolve) {
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        position = {latitude: pos.coords.latitude, longitude: pos.coords.longitude};
+        resolve(position);
+      }, function () { resolve(null); }, {enableHighAccuracy: true, timeout: 3000,
+                                           maximumAge: 60000});
+    });
+  }
+
   function submit(text) {
     busy = true;
     statusEl.textContent = msg('sending');
-    var body = {code: text};
-    if (mode === 'member' && geoBox && geoBox.checked && position) {
-      body.latitude = position.latitude;
-      body.longitude = position.longitude;
-    }
-    postJSON(url, body).then(function (r) {
+    currentPosition().then(function (pos) {
+      var body = {code: text};
+      if (pos) {
+        body.latitude = pos.latitude;
+        body.longitude = pos.longitude;
+      }
+      return postJSON(url, body);
+    }).then(function (r) {
       if (r.data && r.data.ok) {
         show(r.data.far ? 'warning' : 'success', r.data.message);
         var countIn = document.getElementById('count-in');
@@ -132,7 +151,9 @@
   function found(text) {
     if (!text || busy) { return; }
     var now = Date.now();
-    if (text === lastText && now - lastAt < 5000) { return; }
+    // A member's code stays in front of the staff's camera for a while: the same code again
+    // within 90 s would check them straight out. (Their page shows a new code every minute.)
+    if (text === lastText && now - lastAt < 90000) { return; }
     lastText = text;
     lastAt = now;
     submit(text);
