@@ -80,7 +80,7 @@ def test_walk_in_to_a_full_session_is_refused_and_writes_nothing(db, make_post, 
         with pytest.raises(PostFull) as e:
             operations.check_in(walker.user, walker, qr.token_for(session), walk_in=True)
     db.session.rollback()
-    assert "free place" in str(e.value.message)
+    assert "无法现场报名" in str(e.value.message)
     assert counter(db, session.id) == 1 == active_claims(db, session.id)
     assert db.session.execute(select(Claim).where(Claim.member_id == walker.id)).first() is None
 

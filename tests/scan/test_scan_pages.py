@@ -127,3 +127,37 @@ def test_my_code_page_and_its_image(client, tree):
     first = client.get("/scan/my-code.svg")
     assert first.mimetype == "image/svg+xml" and first.data.startswith(b"<svg")
     assert "no-store" in first.headers["Cache-Control"]
+
+
+def test_the_check_in_page_a_phone_camera_opens_offers_a_walk_in(app, db, client, tree,
+                                                                 make_post, make_member,
+                                                                 member_of):
+    """The session's code opened by the phone's own camera app: without a claim, the page
+    offers to sign up and check in while a place is free, and says so when none is."""
+    from timebank.posts import operations, qr
+
+    post = make_post(capacity=2, days=(1,))
+    session = post.sessions[0]
+    other = make_member()
+    operations.claim(other.user, other, post)
+    db.session.commit()
+    token = qr.token_for(session)
+    client.login(tree.member)
+    with clock.freeze(during(session)):
+        page = client.get(f"/posts/checkin/{token}")
+        assert page.status_code == 200 and "报名并签到" in page.text
+        r = client.post(f"/posts/checkin/{token}", data={"action": "check_in", "walk_in": "1"},
+                        follow_redirects=True)
+        assert "已为您现场报名并签到" in r.text and 'id="checked-in"' in r.text
+        assert _claims(db, session.id) == 2
+        late = make_member()
+        late_client = app.test_client()
+        late_client.login(late.user)
+        page = late_client.get(f"/posts/checkin/{token}")
+        assert page.status_code == 400 and "名额" in page.text
+        r = late_client.post(f"/posts/checkin/{token}",
+                             data={"action": "check_in", "walk_in": "1"}, follow_redirects=True)
+        assert "名额已满" in r.text
+    assert _claims(db, session.id) == 2
+    assert member_of(tree.member).id in {c.member_id for c in db.session.execute(
+        select(Claim).where(Claim.session_id == session.id)).scalars()}
