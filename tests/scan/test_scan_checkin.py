@@ -253,7 +253,7 @@ def test_a_post_without_coordinates_records_no_distance(db, make_post, make_memb
 
 @pytest.mark.parametrize(("lat", "lng"), [
     ("91", "0"), ("0", "181"), ("nan", "0"), ("inf", "1"), ("x", "1"), ("1", None), (None, "1"),
-    ([], {}),
+    ([], {}), (True, 1),
 ])
 def test_bad_positions_are_refused(lat, lng):
     with pytest.raises(Invalid):

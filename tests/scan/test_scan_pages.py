@@ -161,3 +161,33 @@ def test_the_check_in_page_a_phone_camera_opens_offers_a_walk_in(app, db, client
     assert _claims(db, session.id) == 2
     assert member_of(tree.member).id in {c.member_id for c in db.session.execute(
         select(Claim).where(Claim.session_id == session.id)).scalars()}
+
+
+def test_the_api_check_in_takes_walk_ins_and_positions(app, db, client, token_for, tree,
+                                                       make_post, make_member):
+    from timebank.posts import operations, qr
+
+    post = make_post(capacity=1, days=(1,))
+    operations.set_location(None, post, operations.Position(31.2304, 121.4737))
+    db.session.commit()
+    session = post.sessions[0]
+    token = qr.token_for(session)
+
+    def call(user, body):
+        return client.open("/api/v1/checkins", method="POST", json=body,
+                           headers={"Authorization": f"Bearer {token_for(user)}"})
+
+    late = make_member()
+    with clock.freeze(during(session)):
+        r = call(tree.member, {"token": token})
+        assert (r.status_code, r.get_json()["code"]) == (403, "forbidden")
+        r = call(tree.member, {"token": token, "walk_in": "yes"})
+        assert (r.status_code, r.get_json()["code"]) == (400, "invalid")
+        r = call(tree.member, {"token": token, "walk_in": True, "latitude": 31.2404,
+                               "longitude": 121.4737})
+        body = r.get_json()
+        assert r.status_code == 200, body
+        assert body["walked_in"] and body["far"] and body["distance_m"] > 1000
+        r = call(late.user, {"token": token, "walk_in": True})
+        assert (r.status_code, r.get_json()["code"]) == (409, "post_full")
+    assert _claims(db, session.id) == 1

@@ -40,6 +40,8 @@ class Position:
         given, or either is not a number in range."""
         if latitude in (None, "") and longitude in (None, ""):
             return None
+        if isinstance(latitude, bool) or isinstance(longitude, bool):
+            raise Invalid(_l("The position is not valid."), field="latitude")
         try:
             lat, lng = float(latitude), float(longitude)
         except (TypeError, ValueError):
