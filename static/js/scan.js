@@ -19,7 +19,9 @@
         // A CSRF failure, the login page after the session ran out, a proxy error...
         return {status: response.status, data: null};
       }
-      return response.json().then(function (data) { return {status: response.status, data: data}; });
+      return response.json().then(function (data) {
+        return {status: response.status, data: data};
+      });
     });
   }
 

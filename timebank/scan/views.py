@@ -102,6 +102,8 @@ def index():
     if request.args.get("session"):
         chosen = get_or_404(PostSession, request.args["session"],
                             lambda s: s.post.can_manage(current_user))
+        if chosen not in sessions:  # from its session page, before check-in opens
+            sessions.insert(0, chosen)
     elif len(sessions) == 1:
         chosen = sessions[0]
     return render_template("scan/index.html", mode="staff", member=member, sessions=sessions,
