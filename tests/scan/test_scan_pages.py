@@ -191,3 +191,22 @@ def test_the_api_check_in_takes_walk_ins_and_positions(app, db, client, token_fo
         r = call(late.user, {"token": token, "walk_in": True})
         assert (r.status_code, r.get_json()["code"]) == (409, "post_full")
     assert _claims(db, session.id) == 1
+
+
+def test_staff_pick_from_the_sessions_they_manage_that_are_open_now(db, make_client, tree,
+                                                                    make_post):
+    from timebank.posts import queries
+
+    open_now = make_post(title="今天开放的岗位", days=(1,)).sessions[0]
+    make_post(title="三天后的岗位", days=(3,))
+    make_post(title="丙社区的岗位", community=tree.C3, days=(1,))
+    with clock.freeze(during(open_now)):
+        assert queries.checkin_sessions(tree.staff, clock.now()) == [open_now]
+        assert [s.post.title for s in queries.checkin_sessions(tree.staff3, clock.now())] == [
+            "丙社区的岗位"]
+        assert queries.checkin_sessions(tree.member, clock.now()) == []
+        staff = make_client()
+        staff.login(tree.staff)
+        page = staff.get("/scan/?mode=staff").text
+        assert "今天开放的岗位" in page and "三天后的岗位" not in page
+        assert "丙社区的岗位" not in page
