@@ -125,7 +125,8 @@ def test_my_code_page_and_its_image(client, tree):
     page = client.get("/scan/my-code")
     assert page.status_code == 200 and "我的签到码" in page.text
     first = client.get("/scan/my-code.svg")
-    assert first.mimetype == "image/svg+xml" and first.data.startswith(b"<svg")
+    assert first.mimetype == "image/svg+xml"
+    assert first.data.startswith(b'<svg xmlns="http://www.w3.org/2000/svg"')  # a real image
     assert "no-store" in first.headers["Cache-Control"]
 
 
@@ -210,3 +211,12 @@ def test_staff_pick_from_the_sessions_they_manage_that_are_open_now(db, make_cli
         page = staff.get("/scan/?mode=staff").text
         assert "今天开放的岗位" in page and "三天后的岗位" not in page
         assert "丙社区的岗位" not in page
+
+
+def test_the_session_code_download_is_a_standalone_svg(make_client, tree, make_post):
+    session = make_post(days=(1,)).sessions[0]
+    staff = make_client()
+    staff.login(tree.staff)
+    r = staff.get(f"/posts/manage/sessions/{session.id}/qr.svg")
+    assert r.status_code == 200 and r.mimetype == "image/svg+xml"
+    assert r.data.startswith(b'<svg xmlns="http://www.w3.org/2000/svg"')

@@ -209,5 +209,5 @@ def my_code():
 def my_code_svg():
     """A fresh code each time (the page reloads it before the last one expires)."""
     code, _expires = codes.member_code(_own_member())
-    return Response(str(qr.svg(code, scale=8)), mimetype="image/svg+xml",
+    return Response(qr.svg_document(code, scale=8), mimetype="image/svg+xml",
                     headers={"Cache-Control": "no-store"})
