@@ -27,9 +27,22 @@ pytestmark = [
 WIDTH, HEIGHT = 640, 480
 
 
-def write_qr_video(path, text: str, frames: int = 10) -> None:
-    """A still .y4m video (4:2:0, full-range luma) of ``text`` as a QR code on white: the Y
-    plane is the picture, the chroma planes are neutral (128)."""
+def write_y4m(path, luma: bytes, frames: int = 10) -> None:
+    """A still .y4m video (4:2:0, full-range luma) of a grey picture: the Y plane is the
+    picture, the chroma planes are neutral (128)."""
+    assert len(luma) == WIDTH * HEIGHT
+    chroma = b"\x80" * ((WIDTH // 2) * (HEIGHT // 2))
+    with open(path, "wb") as fh:
+        fh.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            fh.write(b"FRAME\n")
+            fh.write(luma)
+            fh.write(chroma)
+            fh.write(chroma)
+
+
+def write_qr_video(path, text: str) -> None:
+    """A video of ``text`` as a QR code (segno), black on white, centred."""
     import segno
 
     matrix = [list(row) for row in segno.make(text, error="m").matrix]
@@ -46,14 +59,20 @@ def write_qr_video(path, text: str, frames: int = 10) -> None:
                 for dy in range(scale):
                     start = (top + r * scale + dy) * WIDTH + left + c * scale
                     y[start:start + scale] = b"\x00" * scale
-    chroma = b"\x80" * ((WIDTH // 2) * (HEIGHT // 2))
-    with open(path, "wb") as fh:
-        fh.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F10:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            fh.write(b"FRAME\n")
-            fh.write(bytes(y))
-            fh.write(chroma)
-            fh.write(chroma)
+    write_y4m(path, bytes(y))
+
+
+def write_picture_video(path, png: bytes) -> None:
+    """A video of a screenshot (e.g. a phone's screen showing a code), grey, centred."""
+    import io
+
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(png)).convert("L")
+    picture.thumbnail((HEIGHT - 20, HEIGHT - 20))
+    frame = Image.new("L", (WIDTH, HEIGHT), 255)
+    frame.paste(picture, ((WIDTH - picture.width) // 2, (HEIGHT - picture.height) // 2))
+    write_y4m(path, frame.tobytes())
 
 
 @contextlib.contextmanager
@@ -160,30 +179,39 @@ def test_members_scan_the_session_code_claimed_walk_in_and_full(
     assert session.claimed == 2
 
 
-def test_staff_scan_a_members_personal_code(app, db, tree, live_server, make_post, make_member,
-                                            tmp_path):
-    """The member's code (我的签到码) on the fake camera; the staff's scanner, in staff mode
-    for the one session they manage that is open, checks the member in (a walk-in)."""
+def test_staff_scan_a_members_personal_code_off_their_phone(
+        app, db, tree, live_server, make_post, make_member, tmp_path):
+    """The member opens 我的签到码; the picture on their screen is what the staff's fake camera
+    shows; the staff's scanner, in staff mode for the one session they manage that is open,
+    checks the member in (a walk-in). So the page's own code image is what gets decoded."""
     from playwright.sync_api import expect
-
-    from timebank.scan import codes
 
     post = make_post(title="工作人员扫码岗位", capacity=3, days=(1,))
     session = post.sessions[0]
     member = make_member()
     moment = session.starts_at + (session.ends_at - session.starts_at) / 8
-    with clock.freeze(moment):
-        code, _ = codes.member_code(member)
-    video = tmp_path / "member-code.y4m"
-    write_qr_video(video, code)
+    blank = tmp_path / "blank.y4m"
+    write_y4m(blank, b"\xff" * (WIDTH * HEIGHT))
+    screen = tmp_path / "member-screen.y4m"
 
-    with clock.freeze(moment), camera_browser(video) as browser:
-        page = phone(browser, live_server)
-        log_in(page, tree.staff)
-        page.goto("/scan/")
-        result = page.locator("#scan-result")
-        expect(result).to_have_class(re.compile(r"alert-(success|warning|danger)"))
-        assert member.user.name in result.inner_text(), result.inner_text()
-        expect(page.locator("#count-in")).to_have_text("1")
+    with clock.freeze(moment):
+        with camera_browser(blank) as browser:
+            page = phone(browser, live_server)
+            log_in(page, member.user)
+            page.goto("/scan/my-code")
+            image = page.locator("#my-code")
+            expect(image).to_be_visible()
+            page.wait_for_function(
+                "document.getElementById('my-code').naturalWidth > 0")
+            write_picture_video(screen, image.screenshot())
+        with camera_browser(screen) as browser:
+            page = phone(browser, live_server)
+            log_in(page, tree.staff)
+            page.goto("/scan/")
+            result = page.locator("#scan-result")
+            expect(result).to_have_class(re.compile(r"alert-(success|warning|danger)"))
+            text = result.inner_text()
+            assert member.user.name in text, text
+            expect(page.locator("#count-in")).to_have_text("1")
     claim = _claim(db, session.id, member.id)
     assert claim is not None and claim.checked_in_at is not None
