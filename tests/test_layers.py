@@ -25,7 +25,7 @@ LAYERS = [
     ("members",),
     ("ledger",),
     ("posts",),
-    ("lists", "matching", "certificates"),
+    ("lists", "matching", "certificates", "scan"),
     ("reports", "recognition"),
     ("api", "home", "cli", "demo", "models", "ops", "__root__"),
 ]

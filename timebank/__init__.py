@@ -89,8 +89,10 @@ def _register_blueprints(app: Flask) -> None:
     from timebank.posts.views import bp as posts_bp
     from timebank.recognition.views import bp as recognition_bp
     from timebank.reports.views import bp as reports_bp
+    from timebank.scan.views import bp as scan_bp
 
     for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp, posts_bp, members_bp,
                recognition_bp, ledger_bp,
-               lists_bp, matching_bp, api_bp, reports_bp, notify_bp, certificates_bp):
+               lists_bp, matching_bp, api_bp, reports_bp, notify_bp, certificates_bp,
+               scan_bp):
         app.register_blueprint(bp)

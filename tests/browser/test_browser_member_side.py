@@ -4,7 +4,6 @@ its QR decoded and the verification page opened (valid, then revoked)."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import re
 

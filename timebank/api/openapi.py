@@ -181,13 +181,24 @@ SCHEMAS = {
                                      "its URL)."},
             "action": {"type": "string", "enum": ["check_in", "check_out"],
                        "description": "Default: check in if not yet, else check out."},
+            "walk_in": {"type": "boolean", "default": False,
+                        "description": "Without a claim, sign up on the spot when the session "
+                                       "has a free place (409 post_full when it has none)."},
+            "latitude": {"type": "number", "minimum": -90, "maximum": 90,
+                         "description": "The phone's position (optional, with longitude): the "
+                                        "distance from the post's place is recorded."},
+            "longitude": {"type": "number", "minimum": -180, "maximum": 180},
         },
     },
     "CheckinResult": {
         "type": "object", "required": ["action", "claim", "record"],
         "properties": {"action": {"type": "string", "enum": ["check_in", "check_out"]},
                        "claim": _ref("Claim"),
-                       "record": {"allOf": [_ref("Record")], "nullable": True}},
+                       "record": {"allOf": [_ref("Record")], "nullable": True},
+                       "walked_in": {"type": "boolean"},
+                       "distance_m": {"type": "integer", "nullable": True},
+                       "far": {"type": "boolean",
+                               "description": "Beyond the allowed distance: flagged."}},
     },
     "Account": {
         "type": "object",

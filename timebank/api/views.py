@@ -277,9 +277,15 @@ def checkin():
         raise Invalid(_("Give the token of the QR code."), field="token")
     if action is not None and action not in ("check_in", "check_out"):
         raise Invalid(_("action must be check_in or check_out."), field="action")
-    result = posts.check_in(current_user, member, token, action)
+    walk_in = data.get("walk_in", False)
+    if not isinstance(walk_in, bool):
+        raise Invalid(_("walk_in must be true or false."), field="walk_in")
+    position = posts.Position.parse(data.get("latitude"), data.get("longitude"))
+    result = posts.check_in(current_user, member, token, action, walk_in=walk_in,
+                            position=position)
     body = {"action": result.action, "claim": serializers.claim(result.claim, result.record),
-            "record": serializers.record(result.record) if result.record else None}
+            "record": serializers.record(result.record) if result.record else None,
+            "walked_in": result.walked_in, "distance_m": result.distance_m, "far": result.far}
     commit()
     return jsonify(body)
 

@@ -91,3 +91,5 @@ class RejectForm(FlaskForm):
 
 class CheckinForm(FlaskForm):
     action = HiddenField()
+    #: "1": no claim yet, sign up on the spot if there is a free place.
+    walk_in = HiddenField()

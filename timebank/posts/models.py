@@ -7,8 +7,8 @@ import datetime as dt
 import enum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, String, Table,
-                        Text, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Column, Float, ForeignKey, Index, String,
+                        Table, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core import clock
@@ -79,6 +79,10 @@ class Post(db.Model):
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    #: Where the sessions take place (WGS-84 degrees, both or neither): a scan check-in records
+    #: the member's distance from it.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
 
     community: Mapped[OrgNode] = relationship()
     kind: Mapped[PostKind] = relationship(lazy="joined")
@@ -203,6 +207,9 @@ class Claim(db.Model):
     checked_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     checked_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     attendance: Mapped[str | None] = mapped_column(String(16))
+    #: Metres between the member's phone and the post's place at a scan check-in (when both
+    #: were known).
+    checkin_distance_m: Mapped[int | None]
 
     session: Mapped[PostSession] = relationship()
     member = relationship("Member")
@@ -281,6 +288,7 @@ class Flag(enum.StrEnum):
     OVERLAP = "overlap"
     LONG_DAY = "long_day"
     FAR_CHECKIN = "far_checkin"
+    FAR_LOCATION = "far_location"
 
     @property
     def label(self) -> str:
@@ -291,6 +299,7 @@ FLAG_LABELS = {
     Flag.OVERLAP: _l("Overlaps another record of the same member"),
     Flag.LONG_DAY: _l("More than 12 hours of service on one day"),
     Flag.FAR_CHECKIN: _l("Checked in far from the session's start"),
+    Flag.FAR_LOCATION: _l("Checked in far from the post's place"),
 }
 
 

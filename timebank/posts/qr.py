@@ -9,6 +9,7 @@ claim on that session.
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import segno
 from flask import current_app, url_for
@@ -53,3 +54,12 @@ def svg(data: str, scale: int = 4) -> Markup:
     """An inline ``<svg>`` QR code (no script, no style attribute: fine under the CSP)."""
     code = segno.make(data, error="m")
     return Markup(code.svg_inline(scale=scale, border=2, omitsize=True))
+
+
+def svg_document(data: str, scale: int = 10) -> bytes:
+    """A standalone SVG file (with its namespace, so browsers show it as an image) on white, so
+    it scans on a dark screen too."""
+    buf = io.BytesIO()
+    segno.make(data, error="m").save(buf, kind="svg", scale=scale, border=2, xmldecl=False,
+                                     light="#fff")
+    return buf.getvalue()

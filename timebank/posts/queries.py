@@ -275,6 +275,23 @@ def session_stats(post_ids: Sequence[int]) -> dict[int, tuple[int, int, dt.datet
     return out
 
 
+def checkin_sessions(user, now: dt.datetime, limit: int = 50) -> list[PostSession]:
+    """Sessions of the communities ``user`` manages whose check-in is open now (from
+    ``CHECKIN_OPENS`` before the start to the QR code's grace after the end), soonest first: what
+    staff pick from on the scanner page."""
+    from timebank.posts.operations.common import CHECKIN_OPENS
+    from timebank.posts.qr import GRACE
+
+    return list(db.session.execute(
+        select(PostSession).join(Post, Post.id == PostSession.post_id)
+        .where(Post.community_id.in_(scope_community_ids(user)),
+               Post.status.in_((PostStatus.PUBLISHED.value, PostStatus.CLOSED.value)),
+               PostSession.cancelled.is_(False),
+               PostSession.starts_at <= now + CHECKIN_OPENS, PostSession.ends_at >= now - GRACE)
+        .options(joinedload(PostSession.post))
+        .order_by(PostSession.starts_at, PostSession.id).limit(limit)).scalars())
+
+
 def session_claims(session: PostSession) -> list[Claim]:
     return list(db.session.execute(
         select(Claim).where(Claim.session_id == session.id,

@@ -23,7 +23,8 @@ from timebank.posts.operations.publishing import (PostData, skill_ids_of, create
 from timebank.posts.operations.claims import (ClaimOutcome, claim, withdraw, join_waitlist,
                                               leave_waitlist, promote_waitlist)
 from timebank.posts.operations.attendance import (CheckinResult, check_in, AttendanceOutcome,
-                                                  mark_attendance, close_attendance)
+                                                  mark_attendance, close_attendance, Position,
+                                                  distance_m, set_location, check_in_member)
 from timebank.posts.operations.records import (report_service, verify, BulkOutcome, verify_many,
                                                reject, revoke)
 
@@ -34,5 +35,6 @@ __all__ = [
     "cancel_session", "add_sessions", "move_session", "ClaimOutcome", "claim", "withdraw",
     "join_waitlist", "leave_waitlist", "promote_waitlist", "CheckinResult", "check_in",
     "AttendanceOutcome", "mark_attendance", "close_attendance", "report_service", "verify",
-    "BulkOutcome", "verify_many", "reject", "revoke",
+    "BulkOutcome", "verify_many", "reject", "revoke", "Position", "distance_m", "set_location",
+    "check_in_member",
 ]

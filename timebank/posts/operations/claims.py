@@ -147,14 +147,15 @@ def _check_fits(member, session: PostSession) -> None:
 
 
 def _claim_session(member, session: PostSession, now: dt.datetime,
-                   promoted: bool = False) -> Claim:
+                   promoted: bool = False, started_ok: bool = False) -> Claim:
     """Write the claim and take a place: the ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
     (which also tests that the claim fits the member) and then the conditional counter update,
     in this order so the session row (the one everybody contends for) stays locked only from the
-    update to the commit. One statement on PostgreSQL (_INSERT_CLAIM_AND_TAKE), two on SQLite."""
+    update to the commit. One statement on PostgreSQL (_INSERT_CLAIM_AND_TAKE), two on SQLite.
+    ``started_ok``: a walk-in at the door may still take a free place of a running session."""
     if session.cancelled:
         raise PostClosed(_l("This session has been cancelled."))
-    if session.has_started(now):
+    if session.has_started(now) and not started_ok:
         raise DeadlinePassed(_l("This session has already started."))
     month_start, month_end = clock.local_month_bounds(session.starts_at)
     params = {

@@ -159,11 +159,16 @@ def _checkin_context(token: str):
 @bp.route("/checkin/<token>")
 def checkin_page(token: str):
     _member_row, session, claim_row, error = _checkin_context(token)
+    walk_in = False
     if session is not None and claim_row is None:
-        error = _("You have not claimed this session.")
+        # A walk-in: offered while the session has a free place (the POST decides for real).
+        walk_in = session.places_left > 0 and not session.cancelled
+        if not walk_in:
+            error = _("You have not claimed this session, and it has no free place left.")
     record = queries.records_by_claim([claim_row.id]).get(claim_row.id) if claim_row else None
     return render_template("posts/checkin.html", token=token, session=session, claim=claim_row,
-                           record=record, error=error, form=CheckinForm()), (400 if error else 200)
+                           record=record, error=error, form=CheckinForm(),
+                           walk_in=walk_in), (400 if error else 200)
 
 
 @bp.route("/checkin/<token>", methods=["POST"])
@@ -174,12 +179,15 @@ def checkin(token: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        result = operations.check_in(current_user, member, token, form.action.data or None)
+        result = operations.check_in(current_user, member, token, form.action.data or None,
+                                     walk_in=form.walk_in.data == "1")
     except DomainError as e:
         _flash_error(e)
         return redirect(url_for("posts.checkin_page", token=token))
     db.session.commit()
-    if result.action == "check_in":
+    if result.walked_in:
+        flash(_("There was a free place: you are signed up and checked in."), "success")
+    elif result.action == "check_in":
         flash(_("Checked in at %(t)s.", t=clock.to_local(result.claim.checked_in_at)
                 .strftime("%H:%M")), "success")
     else:

@@ -313,7 +313,7 @@ def move_session(session_id: int):
 @bp.route(f"/manage/sessions/<{ID}:session_id>/qr.svg")
 def session_qr(session_id: int):
     session = _managed_session(session_id)
-    return Response(str(qr.svg(qr.checkin_url(session), scale=10)), mimetype="image/svg+xml",
+    return Response(qr.svg_document(qr.checkin_url(session)), mimetype="image/svg+xml",
                     headers={"Content-Disposition": f"inline; filename=checkin-{session.id}.svg"})
 
 
