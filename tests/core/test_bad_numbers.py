@@ -58,6 +58,10 @@ def test_huge_numbers_in_the_query_string_are_no_server_error(client, tree, path
     client.login(getattr(tree, who))
     query = "&".join(f"{name}={HUGE}" for name in NUMBER_ARGS)
     r = client.get(f"{path}?{query}")
+    if path == "/readyz":
+        # Not ready by design here (no scheduler heartbeat in tests): a named 503, not a crash.
+        assert r.status_code in (200, 503) and "checks" in r.get_json(), r.get_data(as_text=True)
+        return
     assert r.status_code < 500, (path, r.status_code)
 
 

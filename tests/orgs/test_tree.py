@@ -61,7 +61,8 @@ def test_rename(client, db, tree):
     client.login(tree.street_admin)
     assert client.post(f"/orgs/{tree.C1.id}/rename",
                        data={"rename-name": "甲社区（新）"}).status_code == 302
-    assert _node(db, "C1").name == "甲社区（新）"
+    # Names are stored NFKC-normalised: full-width brackets become ASCII ones.
+    assert _node(db, "C1").name == "甲社区(新)"
     events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "org.rename")).all()
     assert len(events) == 1
 

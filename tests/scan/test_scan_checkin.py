@@ -10,7 +10,7 @@ from tests.parallel import run_parallel
 
 from scan_helpers import during, other_district_member
 from timebank.core import clock, settings
-from timebank.core.errors import Forbidden, Invalid
+from timebank.core.errors import Conflict, Forbidden, Invalid
 from timebank.posts import operations, qr
 from timebank.posts.errors import DeadlinePassed, NotApproved, PostFull
 from timebank.posts.models import Claim, ClaimStatus, Flag, PostSession
@@ -94,7 +94,7 @@ def test_walk_in_refusals(db, make_post, make_member, tree):
         with pytest.raises(Forbidden):
             operations.check_in(other_street.user, other_street, token, walk_in=True)
     with clock.freeze(session.starts_at - operations.CHECKIN_OPENS - dt.timedelta(minutes=1)):
-        with pytest.raises(Invalid):
+        with pytest.raises(Conflict):
             operations.check_in(other_street.user, other_street, token, walk_in=True)
     member = make_member()
     with clock.freeze(session.ends_at + dt.timedelta(minutes=1)):

@@ -37,7 +37,7 @@ def test_member_scans_a_session_code_walks_in_then_checks_out(app, db, client, t
         r = _post_json(client, "/scan/checkin", {"code": url})
         assert r.json["action"] == "check_out" and "核实" in r.json["message"]
         r = _post_json(client, "/scan/checkin", {"code": url})
-        assert r.status_code == 400 and r.json["error"]["message"] == "您已签退。"
+        assert r.status_code == 409 and r.json["error"]["message"] == "您已签退。"
 
 
 def test_member_scan_refusals_are_json_in_chinese(app, db, client, tree, make_post, make_member):
@@ -54,7 +54,7 @@ def test_member_scan_refusals_are_json_in_chinese(app, db, client, tree, make_po
             ({"code": session_url(app, full)}, 409, "post_full", "已满"),
             ({"code": "https://example.com/x"}, 400, "not_a_checkin_code", "不是"),
             ({"code": member_code}, 400, "invalid", "工作人员"),
-            ({"code": session_url(app, full)[:-4] + "AAAA"}, 400, "invalid", "无效"),
+            ({"code": session_url(app, full)[:-4] + "AAAA"}, 404, "not_found", "无效"),
             ({"code": session_url(app, full), "latitude": "95", "longitude": "1"}, 400,
              "invalid", "位置"),
             ({"code": session_url(app, full), "action": "dance"}, 400, "invalid", None),

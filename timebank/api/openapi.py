@@ -186,7 +186,8 @@ SCHEMAS = {
                                        "has a free place (409 post_full when it has none)."},
             "latitude": {"type": "number", "minimum": -90, "maximum": 90,
                          "description": "The phone's position (optional, with longitude): the "
-                                        "distance from the post's place is recorded."},
+                                        "distance from the post's place is recorded. One "
+                                        "coordinate without the other is not used."},
             "longitude": {"type": "number", "minimum": -180, "maximum": 180},
         },
     },

@@ -280,7 +280,10 @@ def checkin():
     walk_in = data.get("walk_in", False)
     if not isinstance(walk_in, bool):
         raise Invalid(_("walk_in must be true or false."), field="walk_in")
-    position = posts.Position.parse(data.get("latitude"), data.get("longitude"))
+    # A position is the pair; one coordinate alone locates nothing and is not used (the
+    # document says so), rather than refusing a check-in the schema allows.
+    lat, lng = data.get("latitude"), data.get("longitude")
+    position = posts.Position.parse(lat, lng) if lat is not None and lng is not None else None
     result = posts.check_in(current_user, member, token, action, walk_in=walk_in,
                             position=position)
     body = {"action": result.action, "claim": serializers.claim(result.claim, result.record),

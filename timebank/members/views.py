@@ -19,7 +19,7 @@ from timebank.core.errors import DomainError
 from timebank.core.limits import export_limit
 from timebank.core.web import db_int, page_arg
 from timebank.extensions import db, limiter
-from timebank.members import exports, imports, operations, queries, sheets
+from timebank.members import exports, imports, operations, queries, reveals, sheets
 from timebank.members.forms import (ApplicationForm, BulkForm, ImportForm, MoveForm, ProfileForm,
                                     RegistrationForm, ReviewForm, SkillEditForm, SkillForm,
                                     UnitReportForm)
@@ -252,7 +252,7 @@ def edit_form(member_id: int):
 def card(member_id: int):
     member = _visible_member(member_id)
     liaisons = queries.unit_liaisons([member.unit_id]).get(member.unit_id, []) if member.unit_id else []
-    operations.reveal_contact_card(current_user, member)
+    reveals.reveal_contact_card(current_user, member)
     db.session.commit()
     return render_template("members/card.html", member=member, liaisons=liaisons,
                            staff=queries.community_staff(member.community_id),
@@ -262,7 +262,7 @@ def card(member_id: int):
 @bp.route("/<int:member_id>/reveal", methods=["POST"])
 def reveal(member_id: int):
     member = _managed_member(member_id)
-    number = operations.reveal_id_number(current_user, member)
+    number = reveals.reveal_id_number(current_user, member)
     db.session.commit()
     return _render_detail(member, revealed=number or "")
 
