@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 
 import pytest
 from sqlalchemy import func, select
@@ -14,41 +13,20 @@ from posts_fixtures import local_day
 from tests.service_records import decode_qr, served
 from timebank.core import clock
 
-from tests.conftest import PASSWORD
+from tests.browser.phone_browser import MARKS, log_in
+from tests.browser.phone_browser import phone as _phone
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed"),
-]
+pytestmark = MARKS
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
+
+
+
 
 
 def phone(browser, base_url):
-    context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844},
-                                  device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(15000)
-    return context.new_page()
-
-
-def log_in(page, user):
-    page.goto("/auth/login")
-    page.fill("input[name=phone]", user.phone)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
+    return _phone(browser, base_url, accept_downloads=True)
 
 
 def _shot(page, name):

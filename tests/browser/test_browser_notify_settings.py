@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
-import pytest
 from notify_fixtures import notify_config, smtp_server, tls_files, wecom_server  # noqa: F401
 
-from tests.browser.test_browser_member_journey import CHROMIUM, browser, log_in, phone  # noqa: F401
+from tests.browser.phone_browser import MARKS, log_in, phone
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed"),
-]
+pytestmark = MARKS
 
 
 def test_member_saves_notification_settings_on_a_phone(app, db, tree, live_server, request):

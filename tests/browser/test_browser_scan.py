@@ -6,23 +6,15 @@ Each test writes its own video (the fake camera's file is fixed when Chromium st
 launches its own browser."""
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 
-import pytest
 
-from tests.conftest import PASSWORD
+from tests.browser.phone_browser import MARKS, chromium, log_in
+from tests.browser.phone_browser import phone as _phone
 from timebank.core import clock
 
-CHROMIUM = "/usr/bin/chromium"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason=f"{CHROMIUM} is not installed (apt-get install chromium; "
-                              ".ci/run installs it)"),
-]
+pytestmark = MARKS
 
 WIDTH, HEIGHT = 640, 480
 
@@ -75,39 +67,19 @@ def write_picture_video(path, png: bytes) -> None:
     write_y4m(path, frame.tobytes())
 
 
-@contextlib.contextmanager
 def camera_browser(video_path):
     """Headless Chromium whose camera shows ``video_path``."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run",
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={video_path}"])
-        try:
-            yield browser
-        finally:
-            browser.close()
+    return chromium("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                    f"--use-file-for-fake-video-capture={video_path}")
 
 
 def phone(browser, base_url, geolocation=None):
-    context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844},
-                                  device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN", geolocation=geolocation)
-    context.grant_permissions(["camera"] + (["geolocation"] if geolocation else []),
-                              origin=base_url)
-    context.set_default_timeout(20000)
-    return context.new_page()
+    return _phone(browser, base_url, geolocation=geolocation, timeout=20000,
+                  permissions=["camera"] + (["geolocation"] if geolocation else []))
 
 
-def log_in(page, user):
-    page.goto("/auth/login")
-    page.fill("input[name=phone]", user.phone)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
+
+
 
 
 def scan_result(page) -> str:
