@@ -109,3 +109,10 @@ def test_api_refuses_deep_json_on_member_routes(client, tree, token_for):
     r = client.open("/api/v1/checkins", method="POST", headers=headers,
                     data="[" * 10000 + "]" * 10000, content_type="application/json")
     assert r.status_code == 400 and r.get_json()["code"] == "invalid"
+
+
+def test_huge_id_in_a_query_argument_is_404(client, tree):
+    """``get_or_404`` itself refuses an id no column can hold, wherever the id comes from."""
+    client.login(tree.staff)
+    assert client.get(f"/scan/?mode=staff&session={HUGE}").status_code == 404
+    assert client.get("/scan/?mode=staff&session=0").status_code == 404

@@ -10,11 +10,7 @@ from flask_babel import gettext as _
 
 from timebank.certificates.models import Certificate
 from timebank.core.pdf import FONT, para, register_font
-
-
-def _hours(minutes: int) -> str:
-    h = minutes / 60
-    return f"{h:.0f}" if minutes % 60 == 0 else f"{h:.2f}".rstrip("0")
+from timebank.ledger.util import format_hours as _hours
 
 
 def qr_png(url: str) -> io.BytesIO:

@@ -18,6 +18,7 @@ from timebank.core.errors import DomainError
 from timebank.core.limits import export_limit
 from timebank.extensions import db
 from timebank.ledger.util import mask_name
+from timebank.members import queries as members
 from timebank.members.models import Member
 
 bp = Blueprint("certificates", __name__)
@@ -26,10 +27,7 @@ nav.register(_l("Service certificate"), "certificates.index", lambda u: u.is_mem
 
 
 def _own_member() -> Member:
-    from sqlalchemy import select
-
-    member = db.session.execute(
-        select(Member).where(Member.user_id == current_user.id)).scalar_one_or_none()
+    member = members.member_for_user(current_user)
     if member is None:
         abort(403)
     return member

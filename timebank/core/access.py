@@ -33,6 +33,11 @@ def require(condition: bool) -> None:
         abort(403)
 
 
+#: The largest id a database column holds (SQLite and PostgreSQL bigint). A larger number
+#: cannot even be bound as a query parameter (OverflowError), so it must never reach a query.
+MAX_DB_INT = 2**63 - 1
+
+
 def get_or_404(model, ident, visible: Callable[[object], bool] | None = None):
     """Load by id; 404 if absent or if ``visible(obj)`` says the user may not know it exists.
 
@@ -41,6 +46,10 @@ def get_or_404(model, ident, visible: Callable[[object], bool] | None = None):
     try:
         ident = int(ident)
     except (TypeError, ValueError):
+        abort(404)
+    # A number no id column can hold (e.g. ``?session=99999999999999999999``) names nothing;
+    # SQLite would refuse to bind it (OverflowError, a 500) rather than find no row.
+    if not 0 < ident <= MAX_DB_INT:
         abort(404)
     obj = db.session.get(model, ident)
     if obj is None or (visible is not None and not visible(obj)):

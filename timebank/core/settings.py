@@ -49,6 +49,12 @@ def get(key: str) -> Any:
     return spec.default if row is None else row
 
 
+def updated_at(key: str) -> dt.datetime | None:
+    """When the setting was last stored (None: never, it has its default)."""
+    return db.session.execute(
+        select(Setting.updated_at).where(Setting.key == key)).scalar_one_or_none()
+
+
 def put(actor, key: str, value: Any) -> None:
     """Store a setting (flushes; the caller commits)."""
     if key not in REGISTRY:

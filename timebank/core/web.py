@@ -13,7 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from timebank.core import clock
-from timebank.core.access import endpoint_is_public, wants_json
+from timebank.core.access import MAX_DB_INT, endpoint_is_public, wants_json
 from timebank.core.errors import DomainError
 from timebank.extensions import db
 
@@ -25,9 +25,6 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
-#: The largest id a database column holds (SQLite and PostgreSQL bigint). A larger number
-#: cannot even be bound as a query parameter (OverflowError), so it must never reach a query.
-MAX_DB_INT = 2**63 - 1
 #: No list is that long; a page number past it is answered like a page past the end (404).
 MAX_PAGE = 100_000
 
@@ -66,6 +63,15 @@ def page_arg(name: str = "page") -> int:
     if raw.startswith("-") or len(raw) > len(str(MAX_PAGE)) or not 1 <= int(raw) <= MAX_PAGE:
         abort(404)
     return int(raw)
+
+
+def hours(minutes: int | None) -> str:
+    """Minutes as hours with one decimal ("90" -> "1.5"), for pages and flashed messages: the
+    ``hours`` template filter is this function."""
+    if minutes is None:
+        return "0"
+    h = minutes / 60
+    return f"{h:.1f}".rstrip("0").rstrip(".") if h != int(h) else str(int(h))
 
 
 def _error_message(status: int) -> str:
@@ -200,12 +206,5 @@ def init_app(app: Flask) -> None:
             return ""
         return format_datetime(value, fmt)
 
-    @app.template_filter("hours")
-    def hours(minutes: int | None) -> str:
-        """Minutes as hours with one decimal ("90" -> "1.5")."""
-        if minutes is None:
-            return "0"
-        h = minutes / 60
-        return f"{h:.1f}".rstrip("0").rstrip(".") if h != int(h) else str(int(h))
-
+    app.add_template_filter(hours)
     app.jinja_env.globals["now"] = clock.now

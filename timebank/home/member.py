@@ -137,22 +137,8 @@ def member_home(member: Member, user) -> MemberHome:
         unread=inbox.unread_count(user), recommended=recs)
 
 
-#: The in-page scanner (扫码签到), where one exists; the first endpoint found is used.
-SCANNER_ENDPOINTS = ("posts.scan", "posts.scanner", "checkin.scan", "scan.index")
-
-
-def _scanner_url() -> str | None:
-    from flask import current_app, url_for
-
-    for endpoint in SCANNER_ENDPOINTS:
-        if endpoint in current_app.view_functions:
-            return url_for(endpoint)
-    return None
-
-
 def render(member: Member, user):
     from flask import render_template
 
     home = member_home(member, user)
-    return render_template("home/member.html", home=home, member=member,
-                           scanner_url=_scanner_url(), now=clock.now())
+    return render_template("home/member.html", home=home, member=member, now=clock.now())

@@ -54,11 +54,10 @@ def recent_requests(limit: int = 10) -> list[JobRequest]:
 
 def heartbeat_at() -> dt.datetime | None:
     """When the scheduler process last recorded that it is alive (None: never)."""
-    from timebank.core.settings import Setting
+    from timebank.core import settings
     from timebank.jobs.operations import HEARTBEAT
 
-    return db.session.execute(
-        select(Setting.updated_at).where(Setting.key == HEARTBEAT)).scalar_one_or_none()
+    return settings.updated_at(HEARTBEAT)
 
 
 def last_finished_run(job_id: str) -> JobRun | None:

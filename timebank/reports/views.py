@@ -7,7 +7,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -23,7 +22,7 @@ from timebank.core import clock, nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
 from timebank.core.limits import export_limit
-from timebank.core.web import db_int
+from timebank.core.web import db_int, hours
 from timebank.extensions import db
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
@@ -205,7 +204,6 @@ def _dashboard_args():
 
 def _bars(figures, n: int = 10) -> list[tuple[str, int, str]]:
     """The top ``n`` by verified hours as chart bars: (label, value, value shown)."""
-    hours = current_app.jinja_env.filters["hours"]
     top = sorted(figures, key=lambda f: (-f.minutes, f.name))[:n]
     return [(f.name, f.minutes, hours(f.minutes)) for f in top if f.minutes > 0]
 

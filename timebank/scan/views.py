@@ -16,7 +16,9 @@ from flask_login import current_user
 from timebank.core import clock, nav, settings
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError, Invalid
+from timebank.core.web import hours
 from timebank.extensions import db
+from timebank.members.models import Member
 from timebank.posts import limits, operations, qr, queries
 from timebank.posts.models import PostSession
 from timebank.posts.rules import CHECKIN_MAX_DISTANCE
@@ -55,17 +57,11 @@ def _session_json(session: PostSession) -> dict:
             "place": session.post.place or session.post.community.name}
 
 
-def _hours(minutes: int) -> str:
-    from flask import current_app
-
-    return current_app.jinja_env.filters["hours"](minutes)
-
-
 def _message(result, name: str | None = None) -> str:
     """What the person holding the phone reads after a scan."""
     if result.action == "check_out":
         text = _("Checked out. %(h)s hours are waiting for the staff's verification.",
-                 h=_hours(result.record.minutes))
+                 h=hours(result.record.minutes))
     elif result.walked_in:
         text = _("There was a free place: you are signed up and checked in.")
     else:
@@ -147,8 +143,6 @@ def _managed_session(session_id: int) -> PostSession:
 @limits.verify_limit
 def staff_checkin(session_id: int):
     """Staff's scan of a member's personal code, for a session they manage."""
-    from timebank.members.models import Member
-
     session = _managed_session(session_id)
     try:
         data = _body()

@@ -1,7 +1,7 @@
 """The posts blueprint, its navigation entries and the helpers its pages share."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash
+from flask import Blueprint, abort, flash
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -60,7 +60,3 @@ def _skill_names(post: Post) -> list[str]:
         return []
     return [s.display_name for s in db.session.execute(
         select(Skill).where(Skill.id.in_(ids)).order_by(Skill.position)).scalars()]
-
-
-def _hours(minutes: int) -> str:
-    return current_app.jinja_env.filters["hours"](minutes)

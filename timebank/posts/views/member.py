@@ -12,14 +12,14 @@ from timebank.catalogue import queries as catalogue_queries
 from timebank.core import clock
 from timebank.core.access import get_or_404
 from timebank.core.errors import DomainError
-from timebank.core.web import db_int
+from timebank.core.web import db_int, hours
 from timebank.core.limits import export_limit
 from timebank.extensions import db
 from timebank.posts import exports, limits, operations, qr, queries
 from timebank.posts.forms import (CheckinForm, ReportForm)
 from timebank.catalogue.models import PostKind
 from timebank.posts.models import (Claim, Post, PostSession, WaitlistEntry)
-from timebank.posts.views.common import (ID, _flash_error, _hours, _member, _page, _skill_names,
+from timebank.posts.views.common import (ID, _flash_error, _member, _page, _skill_names,
                                           bp)
 
 
@@ -192,7 +192,7 @@ def checkin(token: str):
                 .strftime("%H:%M")), "success")
     else:
         flash(_("Checked out. %(h)s hours are waiting for the staff's verification.",
-                h=_hours(result.record.minutes)), "success")
+                h=hours(result.record.minutes)), "success")
     return redirect(url_for("posts.checkin_page", token=token))
 
 

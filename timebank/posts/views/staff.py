@@ -14,7 +14,7 @@ from timebank.catalogue import queries as catalogue_queries
 from timebank.core import clock
 from timebank.core.access import get_or_404, is_safe_redirect, require
 from timebank.core.errors import DomainError
-from timebank.core.web import db_int
+from timebank.core.web import db_int, hours
 from timebank.extensions import db
 from timebank.posts import limits, operations, qr, queries
 from timebank.posts.forms import (AddSessionsForm, CancelForm, KindForm,
@@ -23,7 +23,7 @@ from timebank.catalogue.models import PostCategory, PostKind
 from timebank.posts.models import (Post, PostSession, PostStatus, RecordStatus,
                                    ServiceRecord)
 from timebank.posts.schedule import Schedule
-from timebank.posts.views.common import (ID, _flash_error, _hours, _managed_post,
+from timebank.posts.views.common import (ID, _flash_error, _managed_post,
                                           _managed_session, _page, _skill_names, bp)
 
 
@@ -387,7 +387,7 @@ def verify_record(record_id: int):
     else:
         db.session.commit()
         if done:
-            flash(_("Verified: %(h)s hours deposited.", h=_hours(record.minutes)), "success")
+            flash(_("Verified: %(h)s hours deposited.", h=hours(record.minutes)), "success")
         else:
             flash(_("This record was already verified."), "info")
     target = request.form.get("next")
@@ -455,7 +455,7 @@ def revoke_record(record_id: int):
         db.session.commit()
         if done:
             flash(_("Verification withdrawn: %(h)s hours taken back; the member has been told.",
-                    h=_hours(record.minutes)), "success")
+                    h=hours(record.minutes)), "success")
         else:
             flash(_("This verification was already withdrawn."), "info")
     return redirect(url_for("posts.records", status=RecordStatus.VERIFIED.value))
