@@ -58,6 +58,17 @@ def _upgrade(url: str, instance: Path) -> None:
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _clock_unfrozen():
+    """Every test starts and ends on the real clock: a test that froze it and failed (or a
+    state machine whose teardown did not run) must not hand its frozen time to the next."""
+    from timebank.core import clock
+
+    clock.freeze_at(None)
+    yield
+    clock.freeze_at(None)
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory):
     """Migrated database for this worker: ``(kind, template_path_or_url)``."""

@@ -65,8 +65,10 @@ def test_a_killed_scheduler_leaves_its_run_failed_and_rerun(app, db, db_url, dat
         assert _run_row(db).outcome == "running"  # what the killed process left
 
         second = _start(db_url, database.instance, out, "finish", frozen)
-        row = _wait_for(lambda: (r := _run_row(db)) is not None and r.outcome != "running"
-                        and r, "the next scheduler to settle the run")
+        # It first fails the orphaned run, then runs the period again (attempt 2): wait for the
+        # second attempt to settle, not for the failure it passes through.
+        row = _wait_for(lambda: (r := _run_row(db)) is not None and r.attempts >= 2
+                        and r.outcome != "running" and r, "the next scheduler to rerun the run")
         assert row.outcome == "ok" and row.attempts == 2, (row.outcome, row.error)
         assert row.summary == "finished"
         lines = out.read_text().split()
