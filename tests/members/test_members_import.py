@@ -261,7 +261,9 @@ def test_zip_bomb_is_refused_before_openpyxl(db, district, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("openpyxl must not see a zip bomb")
 
-    monkeypatch.setattr(sheets.openpyxl, "load_workbook", boom)
+    import openpyxl
+
+    monkeypatch.setattr(openpyxl, "load_workbook", boom)
     with pytest.raises(sheets.UploadRejected) as e:
         sheets.read_upload(io.BytesIO(data), "bomb.xlsx")
     assert "MB" in str(e.value.message)

@@ -1,6 +1,8 @@
 """Accounts and roles: every write takes the acting user; None means the system (CLI)."""
 from __future__ import annotations
 
+import functools
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -14,8 +16,12 @@ from timebank.core.validators import clean_text, is_cn_mobile, normalize_phone
 from timebank.extensions import db
 from timebank.orgs.models import OrgNode
 
-# Checked against when the phone is unknown, so both failures cost the same time.
-_DUMMY_HASH = generate_password_hash("timing-equaliser")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the phone is unknown, so both failures cost the same time. Made on
+    first use: scrypt at import would slow every process start, CLI commands included."""
+    return generate_password_hash("timing-equaliser")
 
 
 def clean_phone(phone: str) -> str:
@@ -87,7 +93,7 @@ def authenticate(phone: str, password: str) -> User | None:
     every failure, so the login form does not reveal which phones are registered)."""
     user = find_by_phone(phone) if is_cn_mobile(normalize_phone(phone)) else None
     if user is None or not user.password_hash:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None

@@ -24,7 +24,7 @@ from timebank.audit import operations as audit
 from timebank.core import clock
 from timebank.core.errors import Conflict, DomainError, Forbidden, Invalid
 from timebank.extensions import db
-from timebank.matching import candidates, rules, scoring, solver
+from timebank.matching import candidates, rules, scoring
 from timebank.matching.models import (MatchRun, Proposal, ProposalKind, ProposalStatus,
                                       RunOrigin)
 from timebank.members.models import Skill
@@ -86,6 +86,9 @@ _Pair = collections.namedtuple("_Pair", "volunteer post cost")
 
 
 def _solve(volunteers: dict, targets: dict, pairs, vprefix: str, tprefix: str):
+    # OR-Tools and numpy (~70 MB) load when a run solves, not when a web worker starts.
+    from timebank.matching import solver
+
     # The solver takes string ids; each is formatted once, not once per candidate.
     vname = {v: f"{vprefix}{v}" for v in {v for v, _t, _c in pairs}}
     tname = {t: f"{tprefix}{t}" for t in {t for _v, t, _c in pairs}}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 
-import openpyxl
 from sqlalchemy import Select, select
 
 from timebank.accounts.models import User
@@ -44,6 +43,8 @@ def directory_xlsx(stmt: Select) -> bytes:
         select(PostCategory.id, PostCategory.name)).all()}
     willing_names |= {("k", i): n for i, n in db.session.execute(
         select(PostKind.id, PostKind.name)).all()}
+
+    import openpyxl  # loaded on first export, not at every worker start (it pulls in numpy)
 
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("成员名录")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from pypinyin import Style, lazy_pinyin
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
@@ -64,6 +63,9 @@ def encrypt_id_number(number: str) -> str:
 
 def name_initials(name: str) -> str:
     """Lower-case pinyin initials: "张三丰" -> "zsf"; Latin words give their first letter."""
+    # pypinyin's dictionaries cost ~55 MB and half a second: loaded on first use, not at start.
+    from pypinyin import Style, lazy_pinyin
+
     name = (name or "").strip()
     out = []
     for i, part in enumerate(lazy_pinyin(name, style=Style.FIRST_LETTER)):

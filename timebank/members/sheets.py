@@ -20,7 +20,6 @@ import re
 import zipfile
 from collections.abc import Iterable
 
-import openpyxl
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from flask_babel import lazy_gettext as _l
@@ -145,6 +144,8 @@ def _cell_text(value) -> str:
 
 def _read_xlsx(data: bytes) -> list[tuple[int, dict[str, str]]]:
     _check_zip(data)
+    import openpyxl  # loaded on first import of a sheet, not at every worker start
+
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds on damaged files; none is worth more detail
@@ -219,6 +220,7 @@ def _rows_from(rows: Iterable[list[str]]) -> list[tuple[int, dict[str, str]]]:
 
 
 def template_xlsx() -> bytes:
+    import openpyxl
     from openpyxl.styles import Font
 
     wb = openpyxl.Workbook()

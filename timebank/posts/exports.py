@@ -4,8 +4,6 @@ from __future__ import annotations
 import io
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from timebank.core import clock
 from timebank.core.spreadsheet import XLSX_MIMETYPE  # noqa: F401  (the views send it)
@@ -19,6 +17,9 @@ def card_filename(card) -> str:
 
 
 def card_xlsx(card) -> bytes:
+    from openpyxl import Workbook  # loaded on first export, not at every worker start
+    from openpyxl.styles import Font
+
     wb = Workbook()
     ws = wb.active
     ws.title = _("Activity card")[:31]

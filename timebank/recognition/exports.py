@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
 
 from timebank.core import clock
 from timebank.recognition.models import AwardList, AwardNominee
@@ -24,6 +23,8 @@ def _local(value) -> str:
 
 
 def _book(title: str, heading: list[str], rows, meta: list[tuple[str, str]]) -> bytes:
+    from openpyxl import Workbook  # loaded on first export, not at every worker start
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(safe_cell(title)[:31])
     for label, value in meta:

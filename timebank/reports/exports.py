@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
 
 from timebank.core import clock
 from timebank.core.pdf import FONT as PDF_FONT
@@ -57,6 +56,8 @@ def _row(r) -> list:
 
 
 def card_xlsx(card: Card) -> bytes:
+    from openpyxl import Workbook  # loaded on first export, not at every worker start
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Feedback card")[:31])
     ws.append([safe_cell(card_title(card))])
@@ -114,6 +115,8 @@ def card_pdf(card: Card) -> bytes:
 
 def dashboard_xlsx(d) -> bytes:
     """The dashboard's figures, one sheet per table on the page."""
+    from openpyxl import Workbook  # loaded on first export, not at every worker start
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Communities")[:31])
     ws.append([safe_cell(d.scope.full_name or d.scope.name), d.year])
