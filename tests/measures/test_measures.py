@@ -71,3 +71,13 @@ def test_reported_and_registered(db, tree):
     assert measures.reported_members(tree.D) == 2
     assert measures.registered_members(tree.C1) == 1
     assert {m.label for m in measures.glossary()} >= {"已报到", "历史结转时长"}
+
+
+def test_glossary_page_lists_labels_and_needs_login(db, tree, make_client, client):
+    assert client.get("/measures/").status_code in (302, 401)
+    browser = make_client()
+    browser.login(tree.member)
+    page = browser.get("/measures/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "已报到" in html and 'id="historical_minutes"' in html
