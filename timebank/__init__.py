@@ -83,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from timebank.ledger.views import bp as ledger_bp
     from timebank.lists.views import bp as lists_bp
     from timebank.matching.views import bp as matching_bp
+    from timebank.measures.views import bp as measures_bp
     from timebank.members.views import bp as members_bp
     from timebank.notify.views import bp as notify_bp
     from timebank.orgs.views import bp as orgs_bp
@@ -94,5 +95,5 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp, posts_bp, members_bp,
                recognition_bp, ledger_bp,
                lists_bp, matching_bp, api_bp, reports_bp, notify_bp, certificates_bp,
-               scan_bp):
+               scan_bp, measures_bp):
         app.register_blueprint(bp)

@@ -57,3 +57,23 @@ def checkpoint_command() -> None:
     written = checkpoints.write(db.session.connection())
     db.session.rollback()  # only read; end the transaction
     click.echo(f"Ledger checkpoint: {written.summary()} -> {checkpoints.path()}")
+
+
+@group.command("import-history")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_history_command(file: str) -> None:
+    """Import historical hours (历史结转时长) from a CSV file: phone, minutes, note; audited."""
+    from timebank.core.errors import Invalid
+    from timebank.extensions import db
+    from timebank.ledger import history
+
+    with open(file, encoding="utf-8-sig") as fh:
+        rows = history.parse_csv(fh.read())
+    try:
+        txs = history.import_history(None, rows)
+    except Invalid as exc:
+        db.session.rollback()
+        click.echo(str(exc.message if hasattr(exc, "message") else exc), err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"Imported {len(txs)} rows of historical hours.")

@@ -1,0 +1,83 @@
+"""The measures: verified service counts only service-record deposits; historical hours are their
+own line and come only through the audited import; totals add up over communities."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+
+@pytest.fixture
+def member_of(db):
+    from timebank.members.models import Member
+
+    def get(user):
+        return db.session.execute(select(Member).where(Member.user_id == user.id)).scalar_one()
+    return get
+
+
+def test_only_service_record_deposits_are_verified_service(db, tree, member_of):
+    from timebank import measures
+    from timebank.ledger import operations
+    m1, m3 = member_of(tree.member), member_of(tree.member3)
+    operations.deposit(None, m1, 120, source_type="service_record", source_id=1, reason="送餐")
+    operations.deposit(None, m3, 60, source_type="service_record", source_id=2, reason="巡逻")
+    operations.deposit(None, m1, 90, source_type="demo", source_id=1, reason="demo")
+    tx = operations.deposit(None, m3, 30, source_type="service_record", source_id=3, reason="x")
+    operations.reverse(tree.district_admin, tx, reason="录错")
+    db.session.commit()
+    assert measures.verified_service_minutes(tree.D) == 180
+    assert measures.verified_service_minutes(tree.C1) == 120
+    assert measures.verified_service_minutes(tree.S2) == 60
+    assert measures.verified_service_minutes(tree.U1) == 120
+    total = measures.verified_service_minutes(tree.D)
+    parts = measures.by_community(measures.verified_service_minutes, [tree.C1, tree.C2, tree.C3])
+    assert sum(parts.values()) == total
+    assert measures.historical_minutes(tree.D) == 0
+
+
+def test_history_import_is_audited_and_its_own_line(db, tree, member_of):
+    from timebank import measures
+    from timebank.audit.models import AuditEvent
+    from timebank.ledger import history
+    rows = history.parse_csv(f"phone,minutes,note\n{tree.member.phone},600,2025年纸质台账\n")
+    txs = history.import_history(tree.district_admin, rows)
+    db.session.commit()
+    assert len(txs) == 1 and txs[0].source_type == "historical"
+    assert measures.historical_minutes(tree.D) == 600
+    assert measures.historical_minutes(tree.D, member=member_of(tree.member)) == 600
+    assert measures.verified_service_minutes(tree.D) == 0
+    event = db.session.execute(select(AuditEvent).where(
+        AuditEvent.action == "ledger.import_history")).scalar_one()
+    assert event.detail["minutes"] == 600
+
+
+def test_history_import_refuses_bad_rows_and_writes_nothing(db, tree, member_of):
+    from timebank import measures
+    from timebank.core.errors import Invalid
+    from timebank.ledger import history
+    from timebank.ledger.models import Transaction
+    rows = history.parse_csv(f"{tree.member.phone},60,好行\n13999999999,60,无此人\n"
+                             f"{tree.member3.phone},abc,坏分钟\n")
+    with pytest.raises(Invalid) as err:
+        history.import_history(tree.district_admin, rows)
+    db.session.rollback()
+    assert "Row 2" in str(err.value) or "第2行" in str(err.value)
+    assert db.session.execute(select(Transaction)).first() is None
+    assert measures.historical_minutes(tree.D) == 0
+
+
+def test_reported_and_registered(db, tree):
+    from timebank import measures
+    assert measures.reported_members(tree.D) == 2
+    assert measures.registered_members(tree.C1) == 1
+    assert {m.label for m in measures.glossary()} >= {"已报到", "历史结转时长"}
+
+
+def test_glossary_page_lists_labels_and_needs_login(db, tree, make_client, client):
+    assert client.get("/measures/").status_code in (302, 401)
+    browser = make_client()
+    browser.login(tree.member)
+    page = browser.get("/measures/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "已报到" in html and 'id="historical_minutes"' in html
