@@ -62,6 +62,9 @@ class Config:
             "TIMEBANK_DATABASE_URL", f"sqlite:///{inst / 'timebank.sqlite3'}"
         )
         self.SECRET_KEY = os.environ.get("TIMEBANK_SECRET_KEY") or instance_secret("secret_key")
+        #: A TrueType/OpenType font with Chinese glyphs for the post posters (PNG); when unset,
+        #: the usual system fonts are tried (Debian: apt-get install fonts-wqy-microhei).
+        self.TIMEBANK_POSTER_FONT = os.environ.get("TIMEBANK_POSTER_FONT", "")
         #: Key for field encryption (ID card numbers); separate from SECRET_KEY so sessions can
         #: be rotated without losing stored data.
         self.TIMEBANK_DATA_KEY = os.environ.get("TIMEBANK_DATA_KEY") or instance_secret(

@@ -68,6 +68,8 @@ SCOPED = {
     "posts.index": lambda t: [("GET", "/posts/", "staff", 403)],
     "posts.detail": lambda t: [("GET", f"/posts/{_post(t)}", "member", 404),
                                ("GET", f"/posts/{_post(t)}", "staff", 404)],
+    "posts.poster_png": lambda t: [("GET", f"/posts/{_post(t)}/poster.png", "member", 404),
+                                   ("GET", f"/posts/{_post(t)}/poster.png", "staff", 404)],
     "posts.claim": lambda t: [("POST", f"/posts/{_post(t)}/claim", "member", 404),
                               ("POST", f"/posts/{_post(t)}/claim", "staff", 403)],
     "posts.withdraw": lambda t: [("POST", f"/posts/claims/{_claim(t)}/withdraw", "member", 404),

@@ -17,6 +17,7 @@ from timebank.orgs.queries import subtree_ids
 from timebank.catalogue.models import PostKind
 from timebank.posts.models import (Claim, ClaimStatus, Post, PostSession, PostStatus, RecordStatus,
                                    ServiceRecord, WaitlistEntry, WaitStatus, post_skills)
+from timebank.posts import search
 from timebank.posts.operations import member_may_see
 
 
@@ -80,6 +81,17 @@ class Filters:
     #: Only posts whose required skills the member has and with a session when they are free.
     fits: bool = False
     community_id: int | None = None
+    #: Keywords (Chinese, full pinyin or initials), see :mod:`timebank.posts.search`.
+    text: str = ""
+    #: A session starts on one of these local days (both ends included).
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    #: "community", "street" or "" (everything the member may claim in the district).
+    scope: str = ""
+    #: Only posts with an upcoming session that has a free place.
+    free_only: bool = False
+    #: "start": soonest session first; "" = the member's own community first, then soonest.
+    sort: str = ""
 
 
 @dataclasses.dataclass
@@ -123,6 +135,19 @@ def _filtered(stmt, filters: Filters, now: dt.datetime):
                                          PostSession.starts_at < end))
     if filters.community_id:
         stmt = stmt.where(Post.community_id == filters.community_id)
+    if filters.date_from or filters.date_to:
+        cond = [PostSession.post_id == Post.id, _upcoming(now)]
+        if filters.date_from:
+            cond.append(PostSession.starts_at >= clock.local_day_bounds(filters.date_from)[0])
+        if filters.date_to:
+            cond.append(PostSession.starts_at < clock.local_day_bounds(filters.date_to)[1])
+        stmt = stmt.where(exists().where(*cond))
+    if filters.free_only:
+        stmt = stmt.where(exists().where(PostSession.post_id == Post.id, _upcoming(now),
+                                         PostSession.claimed < PostSession.capacity))
+    query_terms = search.terms(filters.text)
+    if query_terms:
+        stmt = stmt.where(Post.id.in_(search.matching_post_ids(query_terms)))
     return stmt
 
 
@@ -181,7 +206,12 @@ def find_posts(member, filters: Filters = Filters(), page: int = 1, per_page: in
                    or_(Post.community_id.in_(street_ids), Post.open_to_all.is_(True)),
                    or_(Post.claim_deadline.is_(None), Post.claim_deadline > now),
                    exists().where(PostSession.post_id == Post.id, _upcoming(now))))
-    stmt = _filtered(stmt, filters, now).order_by(proximity, next_start, Post.id)
+    if filters.scope == "community":
+        stmt = stmt.where(Post.community_id == member.community_id)
+    elif filters.scope == "street":
+        stmt = stmt.where(Post.community_id.in_(street_ids))
+    order = (next_start, Post.id) if filters.sort == "start" else (proximity, next_start, Post.id)
+    stmt = _filtered(stmt, filters, now).order_by(*order)
     page = max(page, 1)
     if filters.fits:
         from timebank.members.queries import current_profile

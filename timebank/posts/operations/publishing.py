@@ -24,6 +24,7 @@ from timebank.posts.schedule import MAX_SESSIONS, Schedule, ScheduleError, expan
 from timebank.posts.operations.common import (MAX_CAPACITY, MAX_CREDIT_MINUTES, _check, _local,
                                               _manages, _notify, path_for, upcoming_sessions)
 from timebank.posts.operations.claims import promote_waitlist
+from timebank.posts import search
 
 
 # --- publishing --------------------------------------------------------------------------------
@@ -135,6 +136,7 @@ def create_post(actor, community: OrgNode, data: PostData) -> Post:
     db.session.flush()
     _set_skills(post, list(data.skill_ids))
     _build_sessions(post, data.schedule)
+    search.index_post(post)
     audit.record(actor, "post.create", "post", post.id, title=post.title)
     return post
 
@@ -168,6 +170,7 @@ def update_post(actor, post: Post, data: PostData) -> None:
     post.open_to_all = bool(data.open_to_all)
     _set_skills(post, list(data.skill_ids))
     db.session.flush()
+    search.index_post(post)
     audit.record(actor, "post.update", "post", post.id)
     if post.status == PostStatus.PUBLISHED:
         for session in upcoming_sessions(post):

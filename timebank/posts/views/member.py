@@ -26,31 +26,75 @@ from timebank.posts.views.common import (ID, _flash_error, _member, _page, _skil
 # --- members: finding and claiming ------------------------------------------------------------
 
 
-def _filters_from_args() -> queries.Filters:
-    day = None
-    if request.args.get("day"):
-        try:
-            day = dt.date.fromisoformat(request.args["day"])
-        except ValueError:
-            day = None
-    return queries.Filters(
-        category_id=request.args.get("category", type=db_int),
-        kind_id=request.args.get("kind", type=db_int),
-        skill_id=request.args.get("skill", type=db_int),
-        day=day, fits=request.args.get("fits") == "1")
+#: Posts per page of the member's list and search.
+PER_PAGE = 20
+SCOPES = ("", "community", "street")
+SORTS = ("", "start")
+
+
+def _date_arg(name: str, errors: list[str]) -> dt.date | None:
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        errors.append(_("The date %(value)s is not a valid date (use YYYY-MM-DD).",
+                        value=value[:20]))
+        return None
+
+
+def _id_arg(name: str, errors: list[str]) -> int | None:
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        number = db_int(value) if value.isdigit() else None
+    except ValueError:
+        number = None
+    if not number:
+        errors.append(_("That filter value is not valid; it was ignored."))
+    return number or None
+
+
+def _filters_from_args() -> tuple[queries.Filters, list[str]]:
+    """The filters in the query string, and a message for each one that is not valid (which
+    is then ignored: a bad link still shows the list)."""
+    errors: list[str] = []
+    day = _date_arg("day", errors)
+    date_from, date_to = _date_arg("from", errors), _date_arg("to", errors)
+    if date_from and date_to and date_from > date_to:
+        errors.append(_("The start date is after the end date; the dates were ignored."))
+        date_from = date_to = None
+    scope = request.args.get("scope", "")
+    sort = request.args.get("sort", "")
+    if scope not in SCOPES or sort not in SORTS:
+        errors.append(_("That filter value is not valid; it was ignored."))
+        scope = scope if scope in SCOPES else ""
+        sort = sort if sort in SORTS else ""
+    text = (request.args.get("q") or "").strip()
+    if len(text) > 100:
+        errors.append(_("The search words were too long and were cut to 100 characters."))
+        text = text[:100]
+    filters = queries.Filters(
+        category_id=_id_arg("category", errors), kind_id=_id_arg("kind", errors),
+        skill_id=_id_arg("skill", errors), day=day, fits=request.args.get("fits") == "1",
+        text=text, date_from=date_from, date_to=date_to, scope=scope,
+        free_only=request.args.get("free") == "1", sort=sort)
+    return filters, list(dict.fromkeys(errors))
 
 
 @bp.route("/")
 def index():
     member = _member()
-    filters = _filters_from_args()
-    page = queries.find_posts(member, filters, _page(), current_app.config["PAGE_SIZE"] // 2)
+    filters, errors = _filters_from_args()
+    page = queries.find_posts(member, filters, _page(), PER_PAGE)
     from timebank.members.queries import skills
 
     return render_template("posts/index.html", page=page, filters=filters, member=member,
-                           categories=catalogue_queries.categories(),
+                           errors=errors, categories=catalogue_queries.categories(),
                            kinds=catalogue_queries.kinds_for([member.community_id]),
-                           skills=skills())
+                           skills=skills()), (400 if errors else 200)
 
 
 @bp.route(f"/<{ID}:post_id>")
@@ -64,7 +108,44 @@ def detail(post_id: int):
         sessions=sessions, upcoming=[s for s in sessions if s.starts_at > now],
         claimed=queries.claimed_session_ids(member, [post.id]),
         waiting=queries.waiting_session_ids(member, post.id),
-        skills=_skill_names(post), can_manage=post.can_manage(current_user))
+        skills=_skill_names(post), can_manage=post.can_manage(current_user),
+        share_url=share_url(post))
+
+
+def share_url(post: Post) -> str:
+    """The link members share: the post's page (who is not logged in goes through the login
+    page and lands on it)."""
+    return url_for("posts.detail", post_id=post.id, _external=True)
+
+
+@bp.route(f"/<{ID}:post_id>/poster.png")
+@export_limit
+def poster_png(post_id: int):
+    from timebank.posts import poster
+
+    post = get_or_404(Post, post_id, lambda p: queries.can_view(current_user, p))
+    upcoming = operations.upcoming_sessions(post)
+    if upcoming:
+        first = upcoming[0]
+        when = (f"{clock.to_local(first.starts_at):%Y-%m-%d %H:%M}–"
+                f"{clock.to_local(first.ends_at):%H:%M}")
+        if len(upcoming) > 1:
+            when += " " + _("(%(n)d sessions)", n=len(upcoming))
+    else:
+        when = _("No upcoming session")
+    try:
+        body = poster.render(
+            title=post.title, when=_("Time: %(when)s", when=when),
+            place=_("Place: %(place)s", place=post.place or post.community.name),
+            organiser=_("Organiser: %(name)s", name=post.community.name),
+            link=share_url(post), heading=_("Time bank · Public-benefit post"),
+            caption=_("Scan to see the post and claim it"),
+            font_file=current_app.config.get("TIMEBANK_POSTER_FONT", ""))
+    except poster.NoFont as e:
+        return Response(str(e.message), status=e.status, mimetype="text/plain")
+    return Response(body, mimetype="image/png", headers={
+        "Content-Disposition": f"attachment; filename=post-{post.id}.png",
+        "Cache-Control": "private, no-store"})
 
 
 @bp.route(f"/<{ID}:post_id>/claim", methods=["POST"])
