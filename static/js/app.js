@@ -18,3 +18,18 @@ document.addEventListener('click', function (event) {
     });
   }
 });
+
+// Stacked lists on phones: each cell is labelled with its column header (see app.css).
+document.querySelectorAll('table.table-stack').forEach(function (table) {
+  var heads = Array.prototype.map.call(table.querySelectorAll('thead > tr:first-child > th'), function (th) {
+    return th.textContent.trim();
+  });
+  table.querySelectorAll('tbody > tr').forEach(function (tr) {
+    var col = 0;
+    Array.prototype.forEach.call(tr.children, function (td) {
+      var span = parseInt(td.getAttribute('colspan') || '1', 10);
+      if (!td.hasAttribute('data-label')) { td.setAttribute('data-label', span > 1 ? '' : (heads[col] || '')); }
+      col += span;
+    });
+  });
+});

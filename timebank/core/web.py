@@ -195,9 +195,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def template_globals():
-        from timebank.core.nav import nav_items
+        from timebank.core.nav import nav_groups, nav_items
 
-        return {"nav_items": nav_items,
+        return {"nav_items": nav_items, "nav_groups": nav_groups,
                 "current_locale": request.cookies.get("lang", "zh_CN")}
 
     @app.template_filter("localdt")
