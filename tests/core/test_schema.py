@@ -4,9 +4,16 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 
+def _modelled(name, type_, parent_names) -> bool:
+    """The post search index (FTS5 on SQLite, a pg_trgm table on PostgreSQL) is built by its
+    migration and read through plain SQL (posts/search.py): it has no model to compare with."""
+    return not (type_ == "table" and name and name.startswith("post_search"))
+
+
 def test_models_and_migrations_agree(db):
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                     "include_name": _modelled})
         diff = compare_metadata(ctx, db.metadata)
     assert diff == [], f"models and migrations differ; write a revision: {diff}"
 

@@ -1,0 +1,3 @@
+"""Access declarations for the glossary of figures: any signed-in user may read it."""
+
+ANY_LOGGED_IN = {"measures.glossary"}
