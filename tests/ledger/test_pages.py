@@ -184,6 +184,7 @@ def test_reverse_from_the_transaction_page(client, db, tree, member_of):
     client.login(tree.staff)
     r = client.get(f"/ledger/transactions/{tx.id}")
     assert r.status_code == 200 and "冲正" in r.text
+    assert "其他（test 第 1 号）" in r.text and "<code>test" not in r.text
     assert client.post(f"/ledger/transactions/{tx.id}/reverse",
                        data={"reverse-reason": ""}).status_code == 400
     r = client.post(f"/ledger/transactions/{tx.id}/reverse",
