@@ -179,7 +179,9 @@ def _service(value: str, scope, period: Period | None, member=None, by: tuple[st
                    ~select(reversal.id).where(reversal.reverses_id == Transaction.id).exists()))
     if "category" in by:
         stmt = stmt.outerjoin(PostKind, PostKind.id == r.kind_id)
-    if member is not None:
+    if isinstance(member, (list, tuple, set)):
+        stmt = stmt.where(r.member_id.in_(list(member)))
+    elif member is not None:
         stmt = stmt.where(r.member_id == getattr(member, "id", member))
     stmt = _in_period(_member_scope(stmt, scope), r.started_at, period)
     if not by:
@@ -202,7 +204,9 @@ def _historical(scope, period: Period | None, member=None, by: tuple[str, ...] =
             .where(Transaction.kind == TxKind.DEPOSIT.value,
                    Transaction.source_type == HISTORICAL_SOURCE,
                    ~select(reversal.id).where(reversal.reverses_id == Transaction.id).exists()))
-    if member is not None:
+    if isinstance(member, (list, tuple, set)):
+        stmt = stmt.where(Member.id.in_(list(member)))
+    elif member is not None:
         stmt = stmt.where(Member.id == getattr(member, "id", member))
     stmt = _in_period(_member_scope(stmt, scope), Transaction.created_at, period)
     if not by:
@@ -349,6 +353,17 @@ def breakdown(fn, scope, period: Period | None, by: tuple[str, ...]) -> dict:
     """A grouped measure in one query: keys are the ``by`` values ('community', 'unit' (None:
     no unit), 'member', 'month', 'category' (0: no category)), one-tuple keys unwrapped."""
     return fn.grouped(scope, period, tuple(by))
+
+
+def per_member(fn, member_ids, period: Period | None = None) -> dict[int, int]:
+    """Verified service, sessions or historical minutes of each of ``member_ids`` (0 if none)."""
+    ids = list(member_ids)
+    if not ids:
+        return {}
+    kind = {verified_service_minutes: "minutes", service_sessions: "sessions"}.get(fn)
+    found = (_historical(None, period, ids, ("member",)) if fn is historical_minutes
+             else _service(kind, None, period, ids, ("member",)))
+    return {m: found.get(m, 0) for m in ids}
 
 
 def by_unit(fn, scope, period: Period | None = None) -> dict[int | None, int]:
