@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -15,7 +16,7 @@ from timebank.accounts.models import User
 from timebank.audit import operations as audit
 from timebank.core import clock, signals
 from timebank.core.errors import Conflict, Forbidden, Invalid
-from timebank.core.validators import clean_text, normalize_digits
+from timebank.core.validators import clean_text
 from timebank.extensions import db
 from timebank.inbox import operations as inbox
 from timebank.inbox.models import Message
@@ -176,7 +177,9 @@ def parse_amount(kind: CommitmentKind | str, text: str | None, field: str = "amo
     """What a person types -> the stored integer: hours (one decimal) -> minutes, yuan and
     counts as whole numbers."""
     kind = CommitmentKind(kind)
-    raw = normalize_digits(text).replace(",", "").replace("，", "")
+    # Full-width digits to half-width; thousands separators dropped (a minus sign is kept, and
+    # refused below).
+    raw = re.sub(r"[\s,]", "", unicodedata.normalize("NFKC", text or ""))
     try:
         if kind == CommitmentKind.HOURS:
             if not re.fullmatch(r"[0-9]{1,7}(\.[0-9])?", raw):
