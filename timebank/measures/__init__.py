@@ -389,3 +389,44 @@ def by_month(fn, scope, year: int) -> dict[int, int]:
 def glossary() -> list[Measure]:
     """The registered measures in label order, for the glossary page."""
     return sorted(REGISTRY.values(), key=lambda m: m.name)
+
+
+# Units (issue 14)
+
+
+def _roster_scope(stmt, scope):
+    """Roster rows of units under ``scope``, or whose person lives (per the file, or their member
+    record once linked) in a community under it."""
+    if scope is None:
+        return stmt
+    from timebank.units.models import RosterEntry
+    ids = _descendant_ids(scope)
+    return stmt.where(RosterEntry.unit_id.in_(ids) | RosterEntry.community_id.in_(ids)
+                      | Member.community_id.in_(ids))
+
+
+@measure("花名册人数")
+def roster_size(scope=None, period: Period | None = None) -> int:
+    """People on the units' party rosters (花名册) in the scope, registered or not."""
+    from timebank.units.models import RosterEntry
+    stmt = (select(func.count(RosterEntry.id))
+            .outerjoin(Member, Member.id == RosterEntry.member_id))
+    if period is not None and period.end is not None:
+        stmt = stmt.where(RosterEntry.created_at < period.end)
+    return int(db.session.execute(_roster_scope(stmt, scope)).scalar_one())
+
+
+@measure("报到率")
+def roster_report_rate(scope=None, period: Period | None = None) -> float | None:
+    """Roster people whose report is approved ÷ roster size where a roster exists, else 已报到 ÷ 注册志愿者 (None if 0)."""
+    from timebank.units.models import RosterEntry
+    size = roster_size(scope, period)
+    if size == 0:
+        registered = registered_members(scope, period)
+        return reported_members(scope, period) / registered if registered else None
+    stmt = (select(func.count(RosterEntry.id))
+            .join(Member, Member.id == RosterEntry.member_id)
+            .where(Member.status == MemberStatus.APPROVED.value))
+    if period is not None and period.end is not None:
+        stmt = stmt.where(RosterEntry.created_at < period.end, Member.reviewed_at < period.end)
+    return int(db.session.execute(_roster_scope(stmt, scope)).scalar_one()) / size
