@@ -21,7 +21,7 @@ from tests.browser.phone_browser import MARKS, phone
 pytestmark = MARKS
 
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
-MAX_PAGES = 45
+MAX_PAGES = 70
 PER_SHAPE = 2
 #: Links a walk must not follow: they log out, switch language, download files or change state.
 SKIP = re.compile(r"/auth/logout|[?&]lang=|\.(pdf|xlsx|csv|png|jpg|zip|json)(\?|$)|/export|/download"
