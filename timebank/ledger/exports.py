@@ -29,7 +29,7 @@ def _rows(member: Member):
 
 
 def _title(member: Member) -> list[str]:
-    from timebank import measures
+    from timebank.core import figures as measures
 
     figures = queries.member_figures(member)
     lines = [
@@ -37,9 +37,9 @@ def _title(member: Member) -> list[str]:
         f"{member.user.name} · {member.community.full_name}",
         _("Spendable balance: %(h)s hours; verified service: %(s)s hours",
           h=format_hours(figures.balance_minutes),
-          s=format_hours(measures.verified_service_minutes(member=member))),
+          s=format_hours(measures.value("verified_service_minutes", member=member))),
     ]
-    historical = measures.historical_minutes(member=member)
+    historical = measures.value("historical_minutes", member=member)
     if historical:
         lines.append(f"{measures.label('historical_minutes')}：{_('%(h)s hours', h=format_hours(historical))}")
     lines.append(_("Generated %(at)s", at=clock.local_now().strftime("%Y-%m-%d %H:%M")))
