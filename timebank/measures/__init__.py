@@ -24,7 +24,6 @@ Which date a figure counts on:
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Callable
 
 from sqlalchemy import and_, case, func, literal_column, select
