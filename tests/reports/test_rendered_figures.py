@@ -75,7 +75,9 @@ def test_dashboard_shows_the_measures(db, client, tree, history):
     assert _shown(html, "figure-active_members") == str(measures.active_members(tree.D, year))
     assert _shown(html, "figure-historical_minutes") == hours(
         measures.historical_minutes(tree.D, year)) == "5"
-    assert "无单位" in html or "No work unit" in html  # 乙 has no unit: a row of their own
+    # 乙 has no unit: a row of their own, with 乙's 90 minutes
+    no_unit = re.search(r'<tr id="no-unit">(.*?)</tr>', html, re.S).group(1)
+    assert "无单位" in no_unit and ">1.5<" in no_unit
     # every headline figure links to its definition
     for name in ("verified_service_minutes", "reported_members", "active_members", "claim_rate",
                  "attendance_rate", "historical_minutes"):
