@@ -137,7 +137,8 @@ def _group_columns(by: tuple[str, ...], date_column):
     for key in by:
         if key == "category":
             from timebank.catalogue.models import PostKind
-            out.append(func.coalesce(PostKind.category_id, NO_CATEGORY))
+            # a literal, not a bound 0: PostgreSQL must see the same expression in GROUP BY
+            out.append(func.coalesce(PostKind.category_id, literal_column(str(NO_CATEGORY))))
         else:
             out.append(cols[key])
     return out
