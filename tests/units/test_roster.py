@@ -115,6 +115,7 @@ def test_reporting_rate_moves_from_self_registered_to_roster(db, tree, client, m
                          tree.G1a, tree.U1)
     db.session.commit()
     assert measures.roster_size(tree.U1) == 0
+    assert queries.report_rate_basis(tree.U1) == "registered"
     assert measures.roster_report_rate(tree.U1) == measures.reported_members(tree.U1) / \
         measures.registered_members(tree.U1) == 0.5
 
@@ -123,7 +124,9 @@ def test_reporting_rate_moves_from_self_registered_to_roster(db, tree, client, m
     upload(client, csv_bytes(rows), tree.U1)
     # Roster basis: 4 on the roster, 2 of them approved (王有号 and 党员丙).
     assert measures.roster_size(tree.U1) == 4
+    assert queries.report_rate_basis(tree.U1) == "roster"
     assert measures.roster_report_rate(tree.U1) == 0.5
+    assert queries.report_rate_basis(tree.U2) == "registered"  # U2 has no roster
     # Street S1 holds the residences of 王有号 (C2) and 赵未报 (C1, per the file).
     assert measures.roster_size(tree.S1) == 2
     assert measures.roster_report_rate(tree.S1) == 0.5
