@@ -40,6 +40,10 @@ def test_two_commitments_one_fulfilled_through_a_project_is_half(db, tree, clien
     client.post(f"/units/agreements/{a.id}/sign")
     db.session.refresh(a)
     assert a.status == AgreementStatus.ACTIVE and a.org_signed_by_id == tree.staff.id
+    told = db.session.execute(select(Message).where(
+        Message.recipient_id == tree.liaison.id, Message.link == f"/units/agreements/{a.id}")
+    ).scalar_one()
+    assert "已生效" in told.subject
 
     r = client.post(f"/units/agreements/{a.id}/items/{project_item.id}/fulfil", data={
         f"f{project_item.id}-amount": "1", f"f{project_item.id}-on_date": clock.today().isoformat(),

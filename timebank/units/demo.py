@@ -50,7 +50,7 @@ def _roster_rows(rng: random.Random, ctx, unit) -> list[tuple[int, dict[str, str
 
 
 def _sign_for_org(agreement, ctx):
-    people = operations._org_people(agreement)
+    people = operations.org_signers(agreement)
     return people[0] if people else ctx.admin
 
 

@@ -265,7 +265,7 @@ def sign(actor, agreement: Agreement) -> Agreement:
     db.session.refresh(agreement)
     audit.record(actor, "unit.agreement_sign", "unit_agreement", agreement.id, side=side,
                  status=agreement.status)
-    other = (_org_people(agreement) if side == "unit" else _liaisons(agreement))
+    other = (org_signers(agreement) if side == "unit" else unit_signers(agreement))
     subject = (_("%(org)s and %(unit)s: the co-building agreement is in force",
                  org=agreement.org.name, unit=agreement.unit.name)
                if agreement.status == AgreementStatus.ACTIVE else
@@ -277,13 +277,15 @@ def sign(actor, agreement: Agreement) -> Agreement:
     return agreement
 
 
-def _liaisons(agreement: Agreement) -> list[User]:
+def unit_signers(agreement: Agreement) -> list[User]:
+    """Who signs for the unit: its liaisons."""
     from timebank.members import queries as members_queries
 
     return members_queries.unit_liaisons([agreement.unit_id]).get(agreement.unit_id, [])
 
 
-def _org_people(agreement: Agreement) -> list[User]:
+def org_signers(agreement: Agreement) -> list[User]:
+    """Who is asked to sign for the other party: the community's staff or the street's admins."""
     from timebank.members import queries as members_queries
 
     if agreement.org.kind == OrgKind.COMMUNITY:
