@@ -190,3 +190,22 @@ def test_template_downloads(db, tree, client):
     assert r.status_code == 200 and "管理类型".encode() in r.data
     assert client.get("/units/roster/template.xlsx").status_code == 200
     assert client.get("/units/roster/template.pdf").status_code == 404
+
+
+def test_members_imported_by_staff_later_join_their_rows(db, tree, client, id_number):
+    from timebank.members import imports
+
+    number, phone_only = id_number(), "13912345678"
+    client.login(tree.liaison)
+    upload(client, csv_bytes([["郑先导", number, "", "直管", ""],
+                              ["冯手机", "", phone_only, "协管", ""]]), tree.U1)
+    assert queries.roster_counts(tree.U1)["unregistered"] == 2
+    result = imports.import_rows(tree.staff, tree.C1, [
+        (2, {"name": "郑先导", "phone": "13912340077", "id_number": number}),
+        (3, {"name": "冯手机", "phone": phone_only, "id_number": id_number()})])
+    db.session.commit()
+    assert result.committed and result.created == 2
+    db.session.expire_all()
+    assert queries.roster_counts(tree.U1) == {"unregistered": 0, "pending": 0, "approved": 2,
+                                              "other": 0}
+    assert measures.roster_report_rate(tree.U1) == 1.0
