@@ -138,7 +138,7 @@ def remind_unregistered(actor, unit: OrgNode, entries: list[RosterEntry]) -> int
               if e.unit_id == unit.id and e.member_id is None and e.phone}
     if not phones:
         return 0
-    users = db.session.execute(select(User).where(User.phone.in_(list(phones)))).scalars()
+    users = db.session.execute(select(User).where(User.phone.in_(list(phones)))).scalars().all()
     sent = 0
     for user in users:
         has_member = db.session.execute(
