@@ -372,6 +372,8 @@ def test_district_admin_home_and_failed_jobs(client, db, tree, admin_world):
     page = client.get("/").text
     section = _section(page, f"scope-{tree.D.id}")
     assert "丙社区" in section
+    assert 'id="role-staff"' not in page and "feedback-card" not in page
+    assert f"scope-{tree.S1.id}" not in page  # the district admin holds no street role
     jobs = _section(page, "role-jobs")
     failed = re.findall(r'href="(/jobs/[^"]+)" data-job="([^"]+)"', jobs)
     # The no-show job failed once but its latest run succeeded: only the ledger job is listed.
@@ -394,7 +396,16 @@ def test_a_user_with_several_roles_sees_a_section_per_role_in_order(
     order = [page.index(s) for s in ('id="role-staff"', f'id="unit-{tree.U1.id}"',
                                      f'id="scope-{tree.S1.id}"')]
     assert order == sorted(order)
-    assert 'id="role-jobs"' not in page
+    assert 'id="role-jobs"' not in page and 'id="role-member"' not in page
+
+    # A member who is also community staff: the staff's section, then a short member's one.
+    accounts.assign_role(None, tree.member, "community_staff", tree.C1)
+    db.session.commit()
+    other = client.application.test_client()
+    other.login(tree.member)
+    page = other.get("/").text
+    assert page.index('id="role-staff"') < page.index('id="role-member"')
+    assert 'id="year-hours"' not in page and "/ledger/" in _section(page, "role-member")
 
 
 def test_member_keeps_the_member_home(client, db, tree):
