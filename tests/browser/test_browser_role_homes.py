@@ -101,3 +101,18 @@ def test_liaison_home_on_a_phone(app, db, tree, browser, live_server, world):
     assert "表现反馈卡" in page.locator("h1").inner_text()
     _no_horizontal_overflow(page)
     page.close()
+
+
+def test_admin_home_on_a_phone(app, db, tree, browser, live_server, world):
+    page = phone(browser, live_server)
+    log_in(page, tree.district_admin)
+    page.goto("/")
+    page.wait_for_selector(f"#scope-{tree.D.id}")
+    _shot(page, "home-admin")
+    _no_horizontal_overflow(page)
+    page.locator(f"#scope-{tree.D.id} .lowest-active .lowest").first.click()
+    page.wait_for_url(f"**/reports/dashboard?scope={tree.D.id}")
+    page.go_back()
+    page.locator(f"#scope-{tree.D.id} a[href='/measures/#reported_members']").click()
+    page.wait_for_url("**/measures/#reported_members")
+    page.close()
