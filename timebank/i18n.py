@@ -111,6 +111,28 @@ def untranslated() -> list[str]:
     return problems
 
 
+def conflicts() -> list[str]:
+    """Problems: one message id translated differently by two catalogues.
+
+    Flask-Babel merges the catalogues into one, so only one of the translations would show, and
+    which one depends on load order (the relay page once called its recipient 「结束」 because the
+    posts catalogue's "To" won). A word that means two things needs two ids."""
+    seen: dict[str, dict[str, list[str]]] = {}
+    for tdir in catalogue_dirs():
+        po = tdir / DEFAULT / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            continue
+        with po.open("rb") as fh:
+            for msg in read_po(fh):
+                if msg.id and msg.string:
+                    mid = msg.id if isinstance(msg.id, str) else msg.id[0]
+                    text = msg.string if isinstance(msg.string, str) else "|".join(msg.string)
+                    seen.setdefault(mid, {}).setdefault(text, []).append(tdir.parent.name)
+    return [f"{mid!r} is translated differently: " + "; ".join(
+                f"{text!r} in {', '.join(where)}" for text, where in texts.items())
+            for mid, texts in sorted(seen.items()) if len(texts) > 1]
+
+
 def main(argv: list[str]) -> int:
     cmd = argv[0] if argv else "check"
     if cmd == "update":
@@ -118,7 +140,7 @@ def main(argv: list[str]) -> int:
     elif cmd == "compile":
         compile_all()
     elif cmd == "check":
-        problems = untranslated()
+        problems = untranslated() + conflicts()
         for p in problems:
             print(p)
         return 1 if problems else 0

@@ -19,3 +19,5 @@ from timebank.recognition.models import (AwardList, AwardNominee,  # noqa: F401
                                          AwardObjection, RankingSnapshot,
                                          RankingSnapshotEntry, ServiceYearTotal)
 from timebank.reports.models import FeedbackCard, MemberEvaluation  # noqa: F401
+from timebank.units.models import (Agreement, Commitment, Fulfilment,  # noqa: F401
+                                   RosterEntry)

@@ -33,3 +33,16 @@ document.querySelectorAll('table.table-stack').forEach(function (table) {
     });
   });
 });
+
+// Long checkbox lists (skills, kinds, demands): a filter box hides the choices that do not match.
+document.addEventListener('input', function (event) {
+  var box = event.target.closest('[data-choice-filter]');
+  if (!box) { return; }
+  var needle = box.value.trim().toLowerCase();
+  var group = document.getElementById(box.getAttribute('data-choice-filter'));
+  group.querySelectorAll('[data-choice]').forEach(function (item) {
+    var hit = !needle || item.getAttribute('data-choice').toLowerCase().indexOf(needle) !== -1
+      || item.querySelector('input').checked;
+    item.hidden = !hit;
+  });
+});

@@ -49,3 +49,19 @@ def test_every_job_twice_for_a_period_changes_nothing(app, db):
         after = _fingerprint(db)
         changed = {t for t in before if before[t] != after.get(t)}
         assert not changed, (job.id, again, changed)
+
+
+def test_schedules_are_said_as_people_say_them(app):
+    from timebank.jobs.table import Job, get_job
+    said = {
+        "feedback.monthly_cards": "每月1日 07:00",
+        "recognition.year_end": "每年1月1日 01:00",
+        "posts.remind_tomorrow": "每天 18:00",
+        "posts.close_past_deadline": "每 15 分钟",
+        "posts.mark_no_shows": "每小时第 5 分",
+        "notify.send_due": "每分钟",
+    }
+    with app.test_request_context():
+        for job_id, text in said.items():
+            assert get_job(job_id).schedule_label() == text
+        assert Job("x", "m:f", {"hour": 9, "minute": 5}, "d").schedule_label() == "每天 09:05"

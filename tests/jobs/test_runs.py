@@ -191,7 +191,9 @@ def test_real_job_table_page(db, client, tree):
     r = client.get("/jobs/")
     assert r.status_code == 200
     for job in table.JOBS:
-        assert job.id in r.text
+        assert f'href="/jobs/{job.id}"' in r.text  # linked, by its title
+        assert f">{job.id}<" not in r.text and job.schedule_text() not in r.text
+    assert "每月1日 07:00" in r.text and "每 15 分钟" in r.text
 
 
 def test_cli(app, db, fake_jobs):

@@ -61,6 +61,7 @@ def test_relay_asks_for_confirmation_then_writes_once(client, db, tree, member_o
     r = client.post(f"/ledger/members/{m.id}/relay", data=data)
     assert r.status_code == 200 and "确认" in r.text
     assert "党*丙" in r.text  # the recipient's name, masked
+    assert "接收方" in r.text and "结束" not in r.text  # labelled as the recipient, not "end"
     assert ledger_rows() == (1, 2)  # nothing written yet
     r = client.post(f"/ledger/members/{m.id}/relay", data={**data, "relay-confirm": "1"})
     assert r.status_code == 302
@@ -183,6 +184,7 @@ def test_reverse_from_the_transaction_page(client, db, tree, member_of):
     client.login(tree.staff)
     r = client.get(f"/ledger/transactions/{tx.id}")
     assert r.status_code == 200 and "冲正" in r.text
+    assert "其他（test 第 1 号）" in r.text and "<code>test" not in r.text
     assert client.post(f"/ledger/transactions/{tx.id}/reverse",
                        data={"reverse-reason": ""}).status_code == 400
     r = client.post(f"/ledger/transactions/{tx.id}/reverse",

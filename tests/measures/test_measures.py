@@ -16,23 +16,71 @@ def member_of(db):
 
 
 def test_only_service_record_deposits_are_verified_service(db, tree, member_of):
+    import datetime as dt
+
+    from tests.service_records import served
+
     from timebank import measures
     from timebank.ledger import operations
+    from timebank.posts import operations as posts
     m1, m3 = member_of(tree.member), member_of(tree.member3)
-    operations.deposit(None, m1, 120, source_type="service_record", source_id=1, reason="送餐")
-    operations.deposit(None, m3, 60, source_type="service_record", source_id=2, reason="巡逻")
+    march = dt.datetime(2026, 3, 5, 1, tzinfo=dt.UTC)
+    served(tree.staff, m1, march, 120)
+    served(tree.staff3, m3, march, 60)
+    served(tree.staff3, m3, march, 45, verify=False)  # pending: not verified service
     operations.deposit(None, m1, 90, source_type="demo", source_id=1, reason="demo")
-    tx = operations.deposit(None, m3, 30, source_type="service_record", source_id=3, reason="x")
-    operations.reverse(tree.district_admin, tx, reason="录错")
+    operations.deposit(None, m1, 90, source_type="service_record", source_id=999999,
+                       reason="a deposit naming no record")
+    wrong = served(tree.staff3, m3, march, 30)
+    posts.revoke(tree.staff3, wrong, "录错")
     db.session.commit()
     assert measures.verified_service_minutes(tree.D) == 180
     assert measures.verified_service_minutes(tree.C1) == 120
     assert measures.verified_service_minutes(tree.S2) == 60
     assert measures.verified_service_minutes(tree.U1) == 120
+    assert measures.service_sessions(tree.D) == 2 and measures.active_members(tree.D) == 2
+    assert measures.verified_service_minutes(tree.D, measures.Period.month(2026, 3)) == 180
+    assert measures.verified_service_minutes(tree.D, measures.Period.month(2026, 4)) == 0
     total = measures.verified_service_minutes(tree.D)
     parts = measures.by_community(measures.verified_service_minutes, [tree.C1, tree.C2, tree.C3])
     assert sum(parts.values()) == total
+    assert measures.by_unit(measures.verified_service_minutes, tree.D) == {
+        tree.U1.id: 120, tree.U2.id: 60}
+    assert measures.by_category(measures.verified_service_minutes, tree.D) == {0: 180}
     assert measures.historical_minutes(tree.D) == 0
+
+
+def test_labels_are_unique_and_every_measure_is_defined():
+    from timebank import measures
+    labels = [m.label for m in measures.REGISTRY.values()]
+    assert len(labels) == len(set(labels))
+    assert {"verified_service_minutes", "historical_minutes", "registered_members",
+            "reported_members", "active_members", "service_sessions", "claim_rate",
+            "attendance_rate"} <= set(measures.REGISTRY)
+    for m in measures.REGISTRY.values():
+        assert m.definition and m.definition.endswith((".", ")")), m.name
+    with pytest.raises(ValueError):
+        @measures.measure(measures.REGISTRY["reported_members"].label)
+        def another_reported(scope=None, period=None):
+            """A second count under the same label."""
+    assert "another_reported" not in measures.REGISTRY
+
+
+def test_claim_and_attendance_rates(db, tree, make_user):
+    import datetime as dt
+
+    from reports_helpers import catalogue, claim, session
+
+    from timebank import measures
+    kind, _ = catalogue(db)
+    s = session(db, tree.C1, kind, dt.datetime(2026, 3, 5, 1, tzinfo=dt.UTC), capacity=4)
+    claim(db, s, tree.member, "attended")
+    claim(db, s, tree.member3, "no_show")
+    claim(db, s, make_user("member", tree.C1, name="撤回"), status="withdrawn")
+    assert measures.claim_rate(tree.D) == 2 / 4
+    assert measures.attendance_rate(tree.C1) == 1 / 2
+    assert measures.claim_rate(tree.C3) is None and measures.attendance_rate(tree.C3) is None
+    assert measures.claim_rate(tree.D, measures.Period.month(2026, 4)) is None
 
 
 def test_history_import_is_audited_and_its_own_line(db, tree, member_of):

@@ -98,6 +98,10 @@ def test_pending_member_cannot_do_member_actions(client, db, pending_member):
 
 def test_staff_approves(client, db, tree, pending_member):
     client.login(tree.staff)
+    page = client.get(f"/members/{pending_member.id}").text
+    review = page.split('/review"', 1)[1].split("</form>", 1)[0]
+    # The decision is a row of labelled radios, not a bulleted list.
+    assert "<ul" not in review and 'type="radio" name="review-decision"' in review
     r = client.post(f"/members/{pending_member.id}/review", data={"review-decision": "approve"})
     assert r.status_code == 302
     member = db.session.get(Member, pending_member.id)

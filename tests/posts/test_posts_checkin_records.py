@@ -320,3 +320,24 @@ def test_bulk_verification_takes_the_same_statements_for_any_number(db, tree, ma
     small, large = reported(2, 3), reported(6, 4)
     assert statements(large) == statements(small)
     assert all(db.session.get(ServiceRecord, i).transaction_id for i in small + large)
+
+
+def test_records_page_links_only_the_members_the_staff_may_open(client, db, tree, member_of):
+    """A member of another community who served here is listed by name, not linked to a card
+    the staff would get a 404 for."""
+    import datetime as dt
+
+    from tests.service_records import served
+
+    here, visitor = member_of(tree.member), member_of(tree.member3)
+    start = clock.now() - dt.timedelta(days=1)
+    served(tree.staff, here, start, 60, verify=False)
+    record = served(tree.staff, visitor, start, 90, verify=False)
+    record.community_id = tree.C1.id  # served in C1, lives in C3
+    db.session.commit()
+    client.login(tree.staff)
+    page = client.get("/posts/manage/records").text
+    assert f"/posts/card/{here.id}" in page
+    assert f"/posts/card/{visitor.id}" not in page and "党员丙" in page and "（丙社区党员）" in page
+    for href in re.findall(r'href="(/posts/card/\d+)"', page):
+        assert client.get(href).status_code == 200

@@ -227,3 +227,19 @@ def test_edit_a_draft_and_a_published_post(client, db, tree, catalogue, make_pos
     db.session.expire_all()
     assert [s.id for s in db.session.get(Post, published.id).sessions] == session_ids
     assert {s.capacity for s in db.session.get(Post, published.id).sessions} == {4}
+
+
+def test_post_form_uses_checkboxes_not_a_native_multi_select(client, db, tree, catalogue):
+    """Native multi-selects are unusable on phones; the skills and weekdays are checkboxes that
+    keep what was ticked when the form comes back with an error."""
+    client.login(tree.staff)
+    page = client.get("/posts/manage/new").text
+    assert "multiple" not in page.split("<form", 1)[1]
+    assert 'type="checkbox" name="weekdays" id="weekdays-1" value="1">' in page
+    assert '<fieldset class="mb-3 choice-group " id="skill_ids">' in page
+    data = {**post_form(catalogue, tree, title=""), "weekdays": ["1", "5"]}
+    r = client.post("/posts/manage/new", data=data)
+    assert r.status_code == 400
+    assert 'name="weekdays" id="weekdays-1" value="1" checked' in r.text
+    assert 'name="weekdays" id="weekdays-5" value="5" checked' in r.text
+    assert 'name="weekdays" id="weekdays-2" value="2" checked' not in r.text

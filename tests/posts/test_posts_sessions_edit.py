@@ -365,3 +365,19 @@ def test_staff_of_another_community_get_404_and_change_nothing(client, db, tree,
     assert r.status_code == 404
     assert times(db, post) == [(at(3, "09:00"), at(3, "11:00"), 5, 120)]
     assert inbox_of(db, tree.member) == []
+
+
+def test_pages_list_coming_sessions_before_ended_ones(client, db, tree, make_post, member_of):
+    post = make_post(days=(1, 2, 3), capacity=5)
+    db.session.commit()
+    first, second, third = sessions_of(db, post)
+    # Two days on, the first two sessions have ended.
+    with clock.freeze(third.starts_at - dt.timedelta(hours=2)):
+        from timebank.posts import queries
+        order = [s.id for s in queries.session_list(post, coming_first=True)]
+        assert order == [third.id, second.id, first.id]
+        assert [s.id for s in queries.session_list(post)] == [first.id, second.id, third.id]
+        client.login(tree.member)
+        page = client.get(f"/posts/{post.id}").text
+        ids = [page.find(f'data-session="{s.id}"') for s in (third, second, first)]
+        assert -1 not in ids and ids == sorted(ids), ids

@@ -53,7 +53,7 @@ def test_ties_sessions_then_who_reached_the_total_first(db, tree, make_user, ser
     c = make_user("member", tree.C1, name="丙")
     d = make_user("member", tree.C1, name="丁")
     e = make_user("member", tree.C1, name="戊")
-    # Service not from a service record (e.g. a manual deposit) adds minutes, not sessions.
+    # A deposit not from a service record (e.g. a manual or demo deposit) is not service.
     serve(e, 120, local(2026, 4, 1, 10), source="manual")
     # 甲: 120 minutes in two sessions. 乙, 丙, 丁: 120 in one; 丙 got there first, then 乙,
     # then 丁 (written after 乙 in the same second).
@@ -64,7 +64,7 @@ def test_ties_sessions_then_who_reached_the_total_first(db, tree, make_user, ser
     serve(a, 60, local(2026, 5, 9, 10))
     rows = queries.ranking(tree.C1, 2026).rows
     assert [(r.name, r.rank, r.sessions) for r in rows] == [
-        ("甲", 1, 2), ("丙", 2, 1), ("乙", 3, 1), ("丁", 4, 1), ("戊", 5, 0)]
+        ("甲", 1, 2), ("丙", 2, 1), ("乙", 3, 1), ("丁", 4, 1)]
     assert rows[1].reached_at == local(2026, 5, 2, 10)
     assert rows[0].reached_at == local(2026, 5, 9, 10)
 
@@ -90,12 +90,41 @@ def test_year_boundaries_are_in_shanghai(db, tree, make_user, serve, reverse):
     assert late.created_at.year == 2025  # in UTC
     assert _order(tree.C1, 2025) == [("甲", 1, 60, 1)]
     assert _order(tree.C1, 2026) == [("甲", 1, 45, 1)]
-    # A correction counts when it is made (as in the ledger's own yearly figures): reversing
-    # last year's deposit in 2026 lowers 2026 and leaves 2025 as it was.
+    # Service counts on the day served: reversing last year's service in 2026 takes it out of
+    # 2025 (where it was served) and leaves 2026 as it was.
     serve(a, 30, local(2026, 2, 1, 10))
     reverse(early, local(2026, 2, 2, 10))
-    assert _order(tree.C1, 2025) == [("甲", 1, 60, 1)]
-    assert _order(tree.C1, 2026) == [("甲", 1, 15, 1)]
+    assert _order(tree.C1, 2025) == []
+    assert _order(tree.C1, 2026) == [("甲", 1, 75, 2)]
+
+
+def test_historical_hours_rank_only_when_the_setting_says_so(db, tree, make_user, serve):
+    from timebank import measures
+    from timebank.core import settings
+    from timebank.ledger import history
+
+    a = make_user("member", tree.C1, name="甲")
+    b = make_user("member", tree.C1, name="乙")
+    serve(a, 60, local(2026, 3, 1, 10))
+    serve(b, 90, local(2026, 3, 1, 10))
+    serve(b, 500, local(2026, 3, 2, 10), source="demo")  # a demo deposit is never service
+    with clock.freeze(local(2026, 3, 5, 10)):
+        history.import_history(tree.district_admin,
+                               history.parse_csv(f"phone,minutes,note\n{a.phone},600,纸质台账\n"))
+        db.session.commit()
+    assert _order(tree.C1, 2026) == [("乙", 1, 90, 1), ("甲", 2, 60, 1)]
+    m = member_of(db, a)
+    assert queries.member_star(m).total_minutes == 60
+    with clock.freeze(local(2026, 3, 6, 10)):
+        settings.put(tree.district_admin, rules.RANK_HISTORICAL, True)
+        db.session.commit()
+    assert _order(tree.C1, 2026) == [("甲", 1, 660, 1), ("乙", 2, 90, 1)]
+    assert queries.member_star(m).total_minutes == 660
+    # every row agrees with the measures
+    period = measures.Period.year(2026)
+    for r in queries.ranking(tree.C1, 2026).rows:
+        assert r.minutes == (measures.verified_service_minutes(period=period, member=r.member_id)
+                             + measures.historical_minutes(period=period, member=r.member_id))
 
 
 def test_scopes(db, tree, make_user, serve):

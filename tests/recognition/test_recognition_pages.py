@@ -105,9 +105,16 @@ def test_award_flow_through_the_pages(db, client, make_client, tree, served):
         # The organiser sees who objected; the notice is still open: no freezing.
         page = admin.get(f"/recognition/awards/{award_list.id}")
         assert "此人服务记录有误" in page.text and "党员甲" in page.text
+        # The freeze button is there but disabled, saying until when the notice runs.
+        freeze_form = page.text.split(f'/recognition/awards/{award_list.id}/freeze"')[1]
+        assert freeze_form.split("</form>")[0].count(" disabled") == 1
+        assert "公示期至 " + clock.to_local(award_list.notice_ends_at).strftime("%Y-%m-%d %H:%M") in page.text
         assert admin.post(f"/recognition/awards/{award_list.id}/freeze").status_code == 409
     objection = db.session.query(AwardObjection).one()
     with clock.freeze(local(2026, 12, 14, 9)):
+        page = admin.get(f"/recognition/awards/{award_list.id}")
+        freeze_form = page.text.split(f'/recognition/awards/{award_list.id}/freeze"')[1]
+        assert " disabled" in freeze_form.split("</form>")[0] and "须先处理 1 条未处理的异议" in page.text
         r = admin.post(f"/recognition/awards/{award_list.id}/freeze")
         assert r.status_code == 409 and "异议" in r.text
         r = admin.post(f"/recognition/awards/{award_list.id}/objections/{objection.id}/resolve",

@@ -39,7 +39,7 @@ def march(db, tree, make_user):
     claim(db, s3, tree.member, status="withdrawn")  # withdrawn claims do not count
     verified(db, tree.member, s1, 120, local(2026, 3, 6, 10))
     verified(db, yi, s2, 90, local(2026, 3, 31, 23, 30))  # still March in Shanghai
-    verified(db, yi, s3, 60, local(2026, 4, 1, 0, 10))  # April
+    verified(db, yi, s3, 60, local(2026, 4, 1, 0, 10))  # served in March, verified in April
     return {"yi": yi, "bing": bing, "ding": ding}
 
 
@@ -50,14 +50,24 @@ def test_card_figures(db, tree, march):
         db.session.commit()
     card = queries.build_card(tree.U1, dt.date(2026, 3, 1), dt.date(2026, 4, 1))
     rows = {r.name: r for r in card.rows}
-    assert set(rows) == {"党员甲", "乙", "丙", "丁"}
+    # a rejected registration (丁) is not a registered member of the unit
+    assert set(rows) == {"党员甲", "乙", "丙"}
     jia, yi = rows["党员甲"], rows["乙"]
     assert (jia.claimed, jia.attended, jia.no_shows, jia.minutes) == (1, 1, 0, 120)
-    assert (yi.claimed, yi.attended, yi.no_shows, yi.minutes) == (2, 1, 1, 90)
+    # verified service counts on the day served: both of 乙's March services, whenever verified
+    assert (yi.claimed, yi.attended, yi.no_shows, yi.minutes) == (2, 1, 1, 150)
     assert jia.notes == ["2026-03: 积极参加社区服务"] and yi.notes == []
-    assert rows["丙"].state == "pending" and rows["丁"].state == "not_reported"
-    assert (card.registered, card.reported, card.active) == (4, 2, 2)
-    assert card.totals == {"claimed": 3, "attended": 2, "no_shows": 1, "minutes": 210}
+    assert rows["丙"].state == "pending"
+    assert (card.registered, card.reported, card.active) == (3, 2, 2)
+    assert card.totals == {"claimed": 3, "attended": 2, "no_shows": 1, "minutes": 270,
+                           "sessions": 3, "historical": 0}
+    from timebank import measures
+    period = measures.Period.month(2026, 3)
+    assert card.totals["minutes"] == measures.verified_service_minutes(tree.U1, period)
+    assert card.active == measures.active_members(tree.U1, period)
+    # registered and reported: as at the time the card is made
+    assert card.reported == measures.reported_members(tree.U1)
+    assert card.registered == measures.registered_members(tree.U1)
     # Stored as JSON and read back unchanged.
     assert queries.Card.from_json(card.to_json()) == card
 
@@ -108,7 +118,7 @@ def test_card_pages_pdf_and_xlsx(db, client, tree, march):
                           ).status_code == 400
     ws = openpyxl.load_workbook(io.BytesIO(r.data)).active
     values = [c for row in ws.iter_rows(values_only=True) for c in row if c is not None]
-    assert "党员甲" in values and 2 in values and 1.5 in values
+    assert "党员甲" in values and 2 in values and 2.5 in values
 
     with clock.freeze(local(2026, 4, 1, 7)):
         card, _ = operations.make_card(tree.U1, dt.date(2026, 3, 1), dt.date(2026, 4, 1))
@@ -154,7 +164,7 @@ def test_staff_notes(db, client, tree, march):
 def test_participation_rates(db, tree, march):
     figures = queries.unit_participation([tree.U1.id, tree.U2.id], dt.date(2026, 3, 1),
                                          dt.date(2026, 4, 1))
-    assert figures[tree.U1.id] == {"registered": 4, "reported": 2, "active": 2}
+    assert figures[tree.U1.id] == {"registered": 3, "reported": 2, "active": 2}
     assert figures[tree.U2.id] == {"registered": 1, "reported": 1, "active": 0}
     april = queries.unit_participation([tree.U1.id], dt.date(2026, 4, 1), dt.date(2026, 5, 1))
-    assert april[tree.U1.id]["active"] == 1  # 乙's service verified on 1 April
+    assert april[tree.U1.id]["active"] == 0  # 乙's service of 20 March verified on 1 April

@@ -7,8 +7,8 @@ from wtforms.validators import DataRequired, Length
 
 
 class IssueForm(FlaskForm):
-    start = DateField(_l("From"), validators=[DataRequired(_l("Choose a date."))])
-    end = DateField(_l("To"), validators=[DataRequired(_l("Choose a date."))])
+    start = DateField(_l("From date"), validators=[DataRequired(_l("Choose a date."))])
+    end = DateField(_l("To date"), validators=[DataRequired(_l("Choose a date."))])
 
 
 class RevokeForm(FlaskForm):

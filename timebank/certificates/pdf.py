@@ -43,7 +43,7 @@ def render(cert: Certificate, verify_url: str) -> io.BytesIO:
         (_("ID document"), f"{c['id_type']} {c['id_number']}".strip() or "—"),
         (_("Volunteer number"), c["volunteer_number"]),
         (_("Issued by"), c["issuer"]),
-        (_("Period"), f"{c['period'][0]} — {c['period'][1]}"),
+        (_("Service period"), f"{c['period'][0]} — {c['period'][1]}"),
         (_("Verified service hours"), _("%(h)s hours", h=_hours(c["total_minutes"]))),
     ]
     grid = Table([[para(k, cell), para(v, cell)] for k, v in facts],

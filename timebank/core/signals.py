@@ -41,3 +41,10 @@ hours_deposited = _signals.signal("hours-deposited")
 #: deliveries (e-mail, 企业微信, SMS ...) in the same transaction, so a message that rolls back
 #: is never delivered.
 message_created = _signals.signal("message-created")
+
+#: Sent by ``members.operations`` when a member record is created (online registration, an
+#: application, staff adding an approved member, or an imported account being taken over), with
+#: the member as the sender, after it is flushed. The units feature listens to join the member
+#: to the roster row (花名册) that names their ID number or phone, so a person on a roster who
+#: registers later is not counted twice.
+member_created = _signals.signal("member-created")

@@ -38,6 +38,27 @@ class Job:
         fields = ("month", "day", "day_of_week", "hour", "minute", "second")
         return " ".join(f"{k}={self.cron[k]}" for k in fields if k in self.cron)
 
+    def schedule_label(self) -> str:
+        """The schedule as people say it (「每月1日 07:00」), for the pages; the CLI keeps the
+        cron fields."""
+        from flask_babel import gettext as _
+
+        c = self.cron
+        minute = str(c.get("minute", "0"))
+        if "hour" not in c:
+            if minute == "*":
+                return _("Every minute")
+            if minute.startswith("*/"):
+                return _("Every %(n)s minutes", n=minute[2:])
+            return _("Every hour at minute %(m)s", m=minute)
+        at = f"{int(c['hour']):02d}:{int(minute):02d}"
+        if "month" in c:
+            return _("Every year on %(month)s/%(day)s at %(time)s", month=c["month"],
+                     day=c.get("day", 1), time=at)
+        if "day" in c:
+            return _("Every month on day %(day)s at %(time)s", day=c["day"], time=at)
+        return _("Every day at %(time)s", time=at)
+
 
 #: Every scheduled job. Bodies live in the feature packages' ``tasks.py`` and take the period's
 #: scheduled time (aware UTC) as their only argument; they return a one-line summary.

@@ -12,3 +12,14 @@ bp = Blueprint("measures", __name__, url_prefix="/measures")
 def glossary():
     """Login required (the app's default); each figure's ⓘ links to its anchor here."""
     return render_template("measures/glossary.html", items=measures.glossary())
+
+
+@bp.app_template_global()
+def measure_label(name: str) -> str:
+    """The one label of a measure (see ``templates/macros/figures.html``)."""
+    return measures.label(name)
+
+
+@bp.app_template_global()
+def measure_definition(name: str) -> str:
+    return measures.REGISTRY[name].definition

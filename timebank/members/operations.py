@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 from timebank.accounts import operations as accounts
 from timebank.accounts.models import Role, RoleAssignment, User
 from timebank.audit import operations as audit
-from timebank.core import clock
+from timebank.core import clock, signals
 from timebank.core.errors import Conflict, Forbidden, Invalid
 from timebank.core.validators import clean_text
 from timebank.extensions import db
@@ -143,6 +143,7 @@ def create_approved_member(actor, user: User, community: OrgNode, grid: OrgNode 
     db.session.add(member)
     db.session.flush()
     accounts.assign_role(actor, user, Role.MEMBER, community)
+    signals.member_created.send(member)
     return member
 
 
@@ -241,6 +242,7 @@ def _new_application(actor, user, number, community, grid, unit) -> Member:
     db.session.flush()
     audit.record(actor, "member.register", "member", member.id, community=community.code)
     _tell_staff_pending(member)
+    signals.member_created.send(member)
     return member
 
 
@@ -255,6 +257,7 @@ def _claim_imported_account(user: User, name: str, number: str,
     user.password_hash = password_hash
     db.session.flush()
     audit.record(user, "member.claim_account", "member", member.id)
+    signals.member_created.send(member)  # imported in bulk, so not yet on a roster row
     return member
 
 

@@ -68,8 +68,12 @@ class UploadRejected(Invalid):
     code = "upload_rejected"
 
 
-def read_upload(stream, filename: str = "") -> list[tuple[int, dict[str, str]]]:
-    """``[(row number in the file, {column key: text})]`` or :class:`UploadRejected`."""
+def read_upload(stream, filename: str = "", rows_from=None) -> list[tuple[int, dict[str, str]]]:
+    """``[(row number in the file, {column key: text})]`` or :class:`UploadRejected`.
+
+    ``rows_from`` maps the raw cell rows to keyed rows (default: this form's headings); another
+    feature's sheet (the units' roster) passes its own and keeps the same upload safety."""
+    rows_from = rows_from or _rows_from
     data = stream.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadRejected(_l("The file is larger than %(mb)d MB.",
@@ -77,11 +81,11 @@ def read_upload(stream, filename: str = "") -> list[tuple[int, dict[str, str]]]:
     if not data.strip():
         raise UploadRejected(_l("The file is empty."), field="file")
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data)
+        return _read_xlsx(data, rows_from)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise UploadRejected(_l("Old .xls files are not supported: save the file as .xlsx "
                                 "(Excel workbook) and upload it again."), field="file")
-    return _read_csv(data)
+    return _read_csv(data, rows_from)
 
 
 def _check_zip(data: bytes) -> zipfile.ZipFile:
@@ -142,7 +146,7 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _read_xlsx(data: bytes) -> list[tuple[int, dict[str, str]]]:
+def _read_xlsx(data: bytes, rows_from) -> list[tuple[int, dict[str, str]]]:
     _check_zip(data)
     import openpyxl  # loaded on first import of a sheet, not at every worker start
 
@@ -155,7 +159,7 @@ def _read_xlsx(data: bytes) -> list[tuple[int, dict[str, str]]]:
         if not workbook.worksheets:
             raise UploadRejected(_l("The workbook has no sheet."), field="file")
         rows = workbook.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True)
-        return _rows_from(([_cell_text(v) for v in row] for row in rows))
+        return rows_from(([_cell_text(v) for v in row] for row in rows))
     except UploadRejected:
         raise
     except Exception:  # damaged parts (bad CRC, broken XML) surface only while reading rows
@@ -165,7 +169,7 @@ def _read_xlsx(data: bytes) -> list[tuple[int, dict[str, str]]]:
         workbook.close()
 
 
-def _read_csv(data: bytes) -> list[tuple[int, dict[str, str]]]:
+def _read_csv(data: bytes, rows_from) -> list[tuple[int, dict[str, str]]]:
     raw = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     for encoding in ("utf-8", "gb18030"):  # GB18030: what Excel on Chinese Windows writes
         try:
@@ -183,7 +187,7 @@ def _read_csv(data: bytes) -> list[tuple[int, dict[str, str]]]:
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        return _rows_from(([c.strip() for c in row[:MAX_COLUMNS]] for row in reader))
+        return rows_from(([c.strip() for c in row[:MAX_COLUMNS]] for row in reader))
     except csv.Error:
         raise UploadRejected(_l("The CSV file is malformed (check the quotes)."),
                              field="file") from None

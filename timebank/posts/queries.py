@@ -259,9 +259,15 @@ def waiting_session_ids(member, post_id: int) -> set[int]:
         WaitlistEntry.status == WaitStatus.WAITING.value)).scalars())
 
 
-def session_list(post: Post) -> list[PostSession]:
-    return list(db.session.execute(select(PostSession).where(PostSession.post_id == post.id)
-                                   .order_by(PostSession.starts_at)).scalars())
+def session_list(post: Post, coming_first: bool = False) -> list[PostSession]:
+    """A post's sessions by start time; with ``coming_first`` (the pages), the sessions not yet
+    ended come first, soonest first, then the ended ones, latest first."""
+    rows = list(db.session.execute(select(PostSession).where(PostSession.post_id == post.id)
+                                   .order_by(PostSession.starts_at, PostSession.id)).scalars())
+    if not coming_first:
+        return rows
+    now = clock.now()
+    return [s for s in rows if s.ends_at > now] + [s for s in reversed(rows) if s.ends_at <= now]
 
 
 # --- staff -------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from timebank.core import clock
+from timebank.core.web import hours
 from timebank.extensions import db
 
 
@@ -47,7 +48,7 @@ def ranking(year: int | None, code: str | None, limit: int) -> None:
     r = queries.ranking(scope, year, limit=limit)
     click.echo(f"{scope.name} ({scope.code}) {year}: {r.total} members ranked")
     for row in r.rows:
-        click.echo(f"{row.rank:>5}  {row.name:<10} {row.minutes / 60:>8.1f} h  "
+        click.echo(f"{row.rank:>5}  {row.name:<10} {hours(row.minutes):>8} h  "
                    f"{row.sessions:>4} sessions  {row.community_name}  "
                    f"{'★' * row.star_level}")
 

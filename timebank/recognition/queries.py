@@ -1,16 +1,17 @@
 """Rankings and the reads behind the recognition pages.
 
-A year's figures per member come from ``recognition_service_totals``, which a database trigger
-keeps in step with every ledger entry that changes verified service (a deposit, or the
-reversal of one), by the entry's time in the Asia/Shanghai calendar year. A reversal counts when
-it is made, like the ledger's own ``service_minutes``; a deposit reversed in the same year counts
-nothing. ``totals_from_ledger`` recomputes the same figures from the ledger's transactions (one
-aggregate query) so they can be checked.
+A year's figure per member is the measure ``verified_service_minutes`` (timebank.measures):
+verified, un-reversed service records by the day served in the Asia/Shanghai calendar year,
+never deposits without a service record; historical hours (历史结转时长) join it only when the
+setting ``recognition.rank_historical_hours`` says so. Sessions are ``service_sessions``.
 
-Order: verified minutes (most first); ties broken by sessions served (verified service records
-deposited in the year, net of reversed ones) and then by who reached their total first: whose
-last ledger entry of the year that changed it came first. Ledger ids follow the order in which
-entries were written, so ranks are never shared.
+Order: verified minutes (most first); ties broken by sessions served and then by who reached their
+total first: whose last ledger entry that changed it (the deposit of a counted record, or the
+reversal of one of the year's records) came first. Ledger ids follow the order in which entries
+were written, so ranks are never shared.
+
+``recognition_service_totals`` (kept by a database trigger, by ledger entry time) stays as the
+ledger's own cross-check (``totals_from_ledger``, ``totals_mismatches``); rankings do not read it.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import datetime as dt
 
 from sqlalchemy import and_, case, func, or_, select
 
+from timebank import measures
 from timebank.accounts.models import User
 from timebank.core import clock
 from timebank.extensions import db
@@ -67,113 +69,110 @@ class Ranking:
     rows: list[RankRow]
 
 
-def _member_filter(scope: OrgNode):
-    """Which members a scope ranks, as a condition on ``Member`` (None: every member)."""
-    if scope.kind == OrgKind.UNIT:
-        return Member.unit_id == scope.id
-    if scope.kind == OrgKind.COMMUNITY:
-        return Member.community_id == scope.id
-    if scope.kind == OrgKind.DISTRICT and _only_district():
-        return None  # the one district holds every member: nothing to filter
-    return Member.community_id.in_(subtree_ids(scope, OrgKind.COMMUNITY))
+def _last_changes(scope: OrgNode, period: measures.Period, historical: bool) -> dict[int, int]:
+    """member id -> id of the last ledger entry that changed the member's figure for the period:
+    deposits for (and reversals of deposits for) service records served in the period, and the
+    historical deposits of the period when they count."""
+    from timebank.posts.models import ServiceRecord
 
-
-def _only_district() -> bool:
-    return db.session.execute(select(func.count()).select_from(OrgNode).where(
-        OrgNode.kind == OrgKind.DISTRICT)).scalar_one() == 1
-
-
-def _in_scope(stmt, scope: OrgNode, year: int):
-    t = ServiceYearTotal
-    stmt = stmt.where(t.year == year, t.minutes > 0)
-    condition = _member_filter(scope)
+    r = ServiceRecord
+    condition = measures._member_condition(scope)
+    reversal = Transaction.__table__.alias("reversal")
+    stmt = (select(r.member_id, func.max(func.coalesce(reversal.c.id, r.transaction_id)))
+            .join(Member, Member.id == r.member_id)
+            .outerjoin(reversal, reversal.c.reverses_id == r.transaction_id)
+            .where(r.transaction_id.is_not(None), r.started_at >= period.start,
+                   r.started_at < period.end)
+            .group_by(r.member_id))
     if condition is not None:
-        stmt = stmt.join(Member, Member.id == t.member_id).where(condition)
-    return stmt
+        stmt = stmt.where(condition)
+    out = {int(m): int(t) for m, t in db.session.execute(stmt)}
+    if historical:
+        h = (select(Member.id, func.max(Transaction.id))
+             .join(Account, Account.id == Transaction.service_account_id)
+             .join(Member, Member.id == Account.member_id)
+             .where(Transaction.source_type == measures.HISTORICAL_SOURCE,
+                    Transaction.created_at >= period.start, Transaction.created_at < period.end)
+             .group_by(Member.id))
+        if condition is not None:
+            h = h.where(condition)
+        for m, t in db.session.execute(h):
+            out[int(m)] = max(out.get(int(m), 0), int(t))
+    return out
 
 
-#: The ranking order; ``ix_recognition_service_totals_ranking`` holds rows in exactly this
-#: order, so a page is read off the index.
-def _order():
-    t = ServiceYearTotal
-    return (t.minutes.desc(), t.sessions.desc(), t.last_transaction_id.asc())
+def _figures(scope: OrgNode, period: measures.Period | None) -> dict[int, int]:
+    """member id -> the minutes that rank: verified service (+ historical if the setting says)."""
+    minutes = measures.breakdown(measures.verified_service_minutes, scope, period, ("member",))
+    if rules.rank_historical():
+        for m, v in measures.breakdown(measures.historical_minutes, scope, period,
+                                       ("member",)).items():
+            minutes[m] = minutes.get(m, 0) + v
+    return minutes
+
+
+def _ordered(scope: OrgNode, year: int) -> list[tuple[int, int, int, int]]:
+    """(member id, minutes, sessions, last entry id) of every ranked member, in ranking order."""
+    period = measures.Period.year(year)
+    minutes = _figures(scope, period)
+    sessions = measures.breakdown(measures.service_sessions, scope, period, ("member",))
+    last = _last_changes(scope, period, rules.rank_historical())
+    rows = [(m, v, sessions.get(m, 0), last.get(m, 0)) for m, v in minutes.items() if v > 0]
+    rows.sort(key=lambda r: (-r[1], -r[2], r[3]))
+    return rows
 
 
 def ranking(scope: OrgNode, year: int, limit: int | None = None, offset: int = 0,
             member_ids: list[int] | None = None) -> Ranking:
-    """The ranking of ``scope`` for ``year``: members' yearly totals in ranking order, with
-    names, a page (``limit``/``offset``) or all of it; ``member_ids`` picks rows instead.
-
-    One statement reads the rows (in index order, joined to names); the total is a count.
-    """
-    t = ServiceYearTotal
+    """The ranking of ``scope`` for ``year``: members' yearly figures in ranking order, with
+    names, a page (``limit``/``offset``) or all of it; ``member_ids`` picks rows instead."""
+    ordered = _ordered(scope, year)
+    ranked = [(i + 1,) + r for i, r in enumerate(ordered)]
     if member_ids is not None:
-        rows = [r for r in (_row_of(scope, year, m) for m in member_ids) if r is not None]
-        return Ranking(scope=scope, year=year, total=count(scope, year), rows=rows)
-    ordered = _in_scope(select(t.member_id, t.minutes, t.sessions, t.last_transaction_id),
-                        scope, year).order_by(*_order())
-    if limit is not None:
-        ordered = ordered.limit(limit).offset(offset)
-    rows = _with_names(ordered.subquery("ranked"), first_rank=offset + 1)
-    total = count(scope, year) if (limit is not None or offset) else len(rows)
-    return Ranking(scope=scope, year=year, total=total, rows=rows)
+        wanted = set(member_ids)
+        picked = [r for r in ranked if r[1] in wanted]
+    else:
+        picked = ranked[offset:offset + limit] if limit is not None else ranked[offset:]
+    return Ranking(scope=scope, year=year, total=len(ranked), rows=_with_names(picked))
 
 
-def _with_names(ranked, first_rank: int) -> list[RankRow]:
+def _with_names(picked: list[tuple[int, int, int, int, int]]) -> list[RankRow]:
+    if not picked:
+        return []
+    ids = [r[1] for r in picked]
     community = OrgNode.__table__.alias("community")
     unit = OrgNode.__table__.alias("unit")
-    stmt = (
-        select(ranked.c.member_id, ranked.c.minutes, ranked.c.sessions, User.name,
-               Member.community_id, community.c.name.label("community_name"),
-               unit.c.name.label("unit_name"), Account.service_minutes.label("total_minutes"),
-               Transaction.created_at.label("reached_at"))
-        .select_from(ranked)
-        .join(Member, Member.id == ranked.c.member_id)
+    names = {r.id: r for r in db.session.execute(
+        select(Member.id, User.name, Member.community_id,
+               community.c.name.label("community_name"), unit.c.name.label("unit_name"))
         .join(User, User.id == Member.user_id)
         .join(community, community.c.id == Member.community_id)
         .outerjoin(unit, unit.c.id == Member.unit_id)
-        .join(Account, Account.member_id == ranked.c.member_id)
-        .join(Transaction, Transaction.id == ranked.c.last_transaction_id)
-        .order_by(ranked.c.minutes.desc(), ranked.c.sessions.desc(),
-                  ranked.c.last_transaction_id.asc())
-    )
+        .where(Member.id.in_(ids)))}
+    reached = dict(db.session.execute(select(Transaction.id, Transaction.created_at).where(
+        Transaction.id.in_([r[4] for r in picked]))).all())
+    totals = all_time_minutes(ids)
     thresholds = rules.star_thresholds()
     return [RankRow(
-        rank=first_rank + i, member_id=r.member_id, name=r.name, community_id=r.community_id,
-        community_name=r.community_name, unit_name=r.unit_name, minutes=int(r.minutes),
-        sessions=int(r.sessions), reached_at=r.reached_at, total_minutes=int(r.total_minutes),
-        star_level=rules.star_level(int(r.total_minutes), thresholds),
-    ) for i, r in enumerate(db.session.execute(stmt))]
+        rank=rank, member_id=m, name=names[m].name, community_id=names[m].community_id,
+        community_name=names[m].community_name, unit_name=names[m].unit_name, minutes=minutes,
+        sessions=sessions, reached_at=reached.get(last), total_minutes=totals.get(m, 0),
+        star_level=rules.star_level(totals.get(m, 0), thresholds),
+    ) for rank, m, minutes, sessions, last in picked]
 
 
-def _row_of(scope: OrgNode, year: int, member_id: int) -> RankRow | None:
-    """One member's row, ranked by counting the members of the scope ahead of them."""
-    t = ServiceYearTotal
-    mine = db.session.execute(select(t.minutes, t.sessions, t.last_transaction_id).where(
-        t.member_id == member_id, t.year == year, t.minutes > 0)).first()
-    if mine is None:
-        return None
-    stmt = select(t.member_id).where(t.member_id == member_id, t.year == year)
-    condition = _member_filter(scope)
-    if condition is not None:
-        stmt = stmt.join(Member, Member.id == t.member_id).where(condition)
-    if db.session.execute(stmt).first() is None:
-        return None  # not in this scope
-    ahead = or_(t.minutes > mine.minutes,
-                and_(t.minutes == mine.minutes, t.sessions > mine.sessions),
-                and_(t.minutes == mine.minutes, t.sessions == mine.sessions,
-                     t.last_transaction_id < mine.last_transaction_id))
-    n_ahead = db.session.execute(
-        _in_scope(select(func.count()).select_from(t), scope, year).where(ahead)).scalar_one()
-    [row] = _with_names(stmt.add_columns(t.minutes, t.sessions, t.last_transaction_id)
-                        .subquery("ranked"), first_rank=n_ahead + 1)
-    return row
+def all_time_minutes(member_ids: list[int]) -> dict[int, int]:
+    """member id -> all-time minutes for star levels (verified service, + historical hours if
+    the ranking setting counts them)."""
+    out = measures.per_member(measures.verified_service_minutes, member_ids)
+    if rules.rank_historical():
+        for m, v in measures.per_member(measures.historical_minutes, member_ids).items():
+            out[m] += v
+    return out
 
 
 def count(scope: OrgNode, year: int) -> int:
-    t = ServiceYearTotal
-    return db.session.execute(
-        _in_scope(select(func.count()).select_from(t), scope, year)).scalar_one()
+    return len(_ordered(scope, year))
 
 
 def totals_from_ledger(year: int, bind=None) -> dict[int, tuple[int, int, int]]:
@@ -219,9 +218,8 @@ class Star:
 
 
 def member_star(member: Member | int) -> Star:
-    from timebank.ledger.queries import member_figures
-
-    total = member_figures(member).service_minutes
+    member_id = member if isinstance(member, int) else member.id
+    total = all_time_minutes([member_id])[member_id]
     thresholds = rules.star_thresholds()
     level = rules.star_level(total, thresholds)
     return Star(level, total, thresholds[level] if level < len(thresholds) else None)

@@ -30,3 +30,15 @@ def star_thresholds() -> list[int]:
 def star_level(service_minutes: int, thresholds_hours: list[int]) -> int:
     """0 (none) to len(thresholds): how many thresholds the cumulative hours have reached."""
     return sum(1 for h in thresholds_hours if service_minutes >= h * 60)
+
+
+RANK_HISTORICAL = "recognition.rank_historical_hours"
+
+settings.declare(RANK_HISTORICAL, False,
+                 "Count historical hours brought over by the audited import (历史结转时长) in "
+                 "rankings and star levels, beside verified service. Off: verified service only.",
+                 bool)
+
+
+def rank_historical() -> bool:
+    return bool(settings.get(RANK_HISTORICAL))

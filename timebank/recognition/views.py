@@ -341,3 +341,11 @@ def star_level_of(member_id: int) -> int:
     """For other features' pages (e.g. the member page): the member's current star level."""
     return queries.member_star(member_id).level
 
+
+
+@bp.app_template_global()
+def rank_historical() -> bool:
+    """Whether rankings and star levels count historical hours (a setting; off by default)."""
+    from timebank.recognition import rules
+
+    return rules.rank_historical()

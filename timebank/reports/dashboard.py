@@ -1,26 +1,27 @@
-"""Reads for the street and district dashboards: a handful of grouped queries, each over an
-index of the scope's communities, never a loop over members.
+"""The street and district dashboards, read from the measures (``timebank.measures``): each
+figure is a measure broken down by community, unit (plus a row for members without a unit), month
+and category in one grouped query each, so the tables add up to the totals.
 
-Verified hours come from the rankings' yearly totals (ledger entries by their time, reversals
-included); hours by category from verified service records whose deposit was not reversed, by
-the month the service was done (Asia/Shanghai)."""
+Verified hours: verified, un-reversed service records by the day served (Asia/Shanghai), of the
+members of the scope's communities; historical hours (历史结转时长) are a line of their own."""
 from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import and_, case, func, literal_column, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select
 
+from timebank import measures
 from timebank.core import clock
 from timebank.extensions import db
-from timebank.ledger.models import Transaction
-from timebank.members.models import Member, MemberStatus
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.orgs.queries import subtree_ids
-from timebank.catalogue.models import PostCategory, PostKind
-from timebank.posts.models import (Attendance, Claim, ClaimStatus, Post, PostSession, PostStatus,
-                                   RecordStatus, ServiceRecord)
-from timebank.recognition.models import ServiceYearTotal
+from timebank.catalogue.models import PostCategory
+from timebank.posts.models import Post, PostSession, PostStatus
 from timebank.reports.queries import ParticipationRates
+
+#: the id of the units table's row for members without a unit.
+NO_UNIT_ID = 0
 
 
 @dataclasses.dataclass
@@ -31,6 +32,8 @@ class OrgFigures(ParticipationRates):
     reported: int = 0
     active: int = 0
     minutes: int = 0
+    sessions: int = 0
+    historical: int = 0
     open_needs: int = 0
     unfilled_posts: int = 0
 
@@ -46,12 +49,11 @@ class MonthFigures:
 
     @property
     def claim_rate(self) -> float | None:
-        return self.claimed / self.places if self.places else None
+        return measures.claim_rate_of(dataclasses.asdict(self))
 
     @property
     def attendance_rate(self) -> float | None:
-        done = self.attended + self.no_shows
-        return self.attended / done if done else None
+        return measures.attendance_rate_of(dataclasses.asdict(self))
 
     @property
     def minutes(self) -> int:
@@ -67,6 +69,8 @@ class Dashboard:
     months: list[MonthFigures]
     #: (category id or 0 for service without a category, name) in catalogue order.
     categories: list[tuple[int, str]]
+    #: the scope's figures for the year, straight from the measures (what the tables add up to).
+    figures: dict[str, int | float | None] = dataclasses.field(default_factory=dict)
 
     def total(self, attr: str) -> int:
         return sum(getattr(c, attr) for c in self.communities)
@@ -84,96 +88,49 @@ class Dashboard:
 
     @property
     def claim_rate(self) -> float | None:
-        places = self.month_total("places")
-        return self.month_total("claimed") / places if places else None
+        return self.figures.get("claim_rate")
 
     @property
     def attendance_rate(self) -> float | None:
-        done = self.month_total("attended") + self.month_total("no_shows")
-        return self.month_total("attended") / done if done else None
+        return self.figures.get("attendance_rate")
 
 
-def _local_month(column):
-    """The calendar month (1-12) of a UTC timestamp column in Asia/Shanghai (UTC+8, no DST)."""
-    if db.engine.dialect.name == "postgresql":
-        return func.cast(func.extract("month", column + literal_column("INTERVAL '8 hours'")),
-                         db.Integer)
-    return func.cast(func.strftime("%m", column, "+8 hours"), db.Integer)
+#: OrgFigures attribute -> the measure it shows.
+_ROW_MEASURES = {
+    "registered": measures.registered_members, "reported": measures.reported_members,
+    "active": measures.active_members, "minutes": measures.verified_service_minutes,
+    "sessions": measures.service_sessions, "historical": measures.historical_minutes,
+}
 
 
 def build(scope: OrgNode, year: int) -> Dashboard:
+    period = measures.Period.year(year)
     communities_in = subtree_ids(scope, OrgKind.COMMUNITY)
     communities = {c.id: OrgFigures(c.id, c.name) for c in db.session.execute(
         select(OrgNode).where(OrgNode.id.in_(communities_in)).order_by(OrgNode.path)).scalars()}
-    approved = case((Member.status == MemberStatus.APPROVED.value, 1), else_=0)
-
-    # Members: registered and reported, by community and by unit.
     units: dict[int, OrgFigures] = {}
-    for community_id, unit_id, unit_name, n, reported in db.session.execute(
-            select(Member.community_id, Member.unit_id, OrgNode.name, func.count(),
-                   func.sum(approved))
-            .outerjoin(OrgNode, OrgNode.id == Member.unit_id)
-            .where(Member.community_id.in_(communities_in))
-            .group_by(Member.community_id, Member.unit_id, OrgNode.name)):
-        c = communities[community_id]
-        c.registered += n
-        c.reported += int(reported or 0)
-        if unit_id is not None:
-            u = units.setdefault(unit_id, OrgFigures(unit_id, unit_name))
-            u.registered += n
-            u.reported += int(reported or 0)
+    for attr, fn in _ROW_MEASURES.items():
+        for community_id, n in measures.breakdown(fn, scope, period, ("community",)).items():
+            if community_id in communities:
+                setattr(communities[community_id], attr, n)
+        for unit_id, n in measures.by_unit(fn, scope, period).items():
+            key = NO_UNIT_ID if unit_id is None else unit_id
+            if key not in units:
+                units[key] = OrgFigures(key, "")
+            setattr(units[key], attr, n)
+    names = dict(db.session.execute(select(OrgNode.id, OrgNode.name).where(
+        OrgNode.id.in_([u for u in units if u != NO_UNIT_ID]))).all()) if units else {}
+    for key, u in units.items():
+        u.name = str(_l("No work unit")) if key == NO_UNIT_ID else names.get(key, "")
 
-    # Verified hours and active members of the year (the rankings' totals).
-    t = ServiceYearTotal
-    for community_id, unit_id, n, minutes in db.session.execute(
-            select(Member.community_id, Member.unit_id, func.count(), func.sum(t.minutes))
-            .join(Member, Member.id == t.member_id)
-            .where(t.year == year, t.minutes > 0, Member.community_id.in_(communities_in))
-            .group_by(Member.community_id, Member.unit_id)):
-        c = communities[community_id]
-        c.active += n
-        c.minutes += int(minutes)
-        if unit_id is not None and unit_id in units:
-            units[unit_id].active += n
-            units[unit_id].minutes += int(minutes)
-
-    start, end = clock.local_year_bounds(year)
     months = {m: MonthFigures(m) for m in range(1, 13)}
-    # Places offered and claimed, attendance, by the month sessions start.
-    month = _local_month(PostSession.starts_at)
-    sessions = (select(PostSession.id, PostSession.capacity, month.label("month"))
-                .join(Post, Post.id == PostSession.post_id)
-                .where(Post.community_id.in_(communities_in), PostSession.cancelled.is_(False),
-                       PostSession.starts_at >= start, PostSession.starts_at < end)
-                .subquery())
-    for m, places in db.session.execute(
-            select(sessions.c.month, func.sum(sessions.c.capacity)).group_by(sessions.c.month)):
-        months[int(m)].places = int(places or 0)
-    for m, claimed, attended, no_shows in db.session.execute(
-            select(sessions.c.month, func.count(),
-                   func.sum(case((Claim.attendance == Attendance.ATTENDED.value, 1), else_=0)),
-                   func.sum(case((Claim.attendance == Attendance.NO_SHOW.value, 1), else_=0)))
-            .join(Claim, Claim.session_id == sessions.c.id)
-            .where(Claim.status != ClaimStatus.WITHDRAWN.value)
-            .group_by(sessions.c.month)):
-        f = months[int(m)]
-        f.claimed, f.attended, f.no_shows = int(claimed), int(attended or 0), int(no_shows or 0)
-
-    # Hours by category and month of service: verified records whose deposit stands.
-    reversal = Transaction.__table__.alias("reversal")
-    service_month = _local_month(ServiceRecord.started_at)
-    for m, category_id, minutes in db.session.execute(
-            select(service_month, PostKind.category_id, func.sum(ServiceRecord.minutes))
-            .select_from(ServiceRecord)
-            .outerjoin(PostKind, PostKind.id == ServiceRecord.kind_id)
-            .outerjoin(reversal, reversal.c.reverses_id == ServiceRecord.transaction_id)
-            .where(ServiceRecord.community_id.in_(communities_in),
-                   ServiceRecord.status == RecordStatus.VERIFIED.value,
-                   ServiceRecord.started_at >= start, ServiceRecord.started_at < end,
-                   ServiceRecord.transaction_id.is_not(None), reversal.c.id.is_(None))
-            .group_by(service_month, PostKind.category_id)):
-        by_cat = months[int(m)].minutes_by_category
-        by_cat[category_id or 0] = by_cat.get(category_id or 0, 0) + int(minutes)
+    for m, counts in measures.attendance_counts(scope, period, by=("month",)).items():
+        f = months[m]
+        f.places, f.claimed, f.attended, f.no_shows = (
+            counts["places"], counts["claimed"], counts["attended"], counts["no_shows"])
+    for (m, category_id), minutes in measures.breakdown(
+            measures.verified_service_minutes, scope, period, ("month", "category")).items():
+        months[int(m)].minutes_by_category[int(category_id)] = minutes
 
     # Open needs and posts with places left in coming sessions, by community.
     from timebank.lists.models import Demand, DemandStatus
@@ -198,10 +155,23 @@ def build(scope: OrgNode, year: int) -> Dashboard:
 
     categories = [(c.id, c.display_name) for c in db.session.execute(
         select(PostCategory).order_by(PostCategory.position)).scalars()]
+    counts = measures.attendance_counts(scope, period)
+    figures = {name: fn(scope, period) for name, fn in (
+        ("registered_members", measures.registered_members),
+        ("reported_members", measures.reported_members),
+        ("active_members", measures.active_members),
+        ("verified_service_minutes", measures.verified_service_minutes),
+        ("service_sessions", measures.service_sessions),
+        ("historical_minutes", measures.historical_minutes))}
+    figures["claim_rate"] = measures.claim_rate_of(counts)
+    figures["attendance_rate"] = measures.attendance_rate_of(counts)
+    ordered_units = sorted((u for k, u in units.items() if k != NO_UNIT_ID),
+                           key=lambda u: (-u.minutes, -u.reported, u.name))
+    if NO_UNIT_ID in units:
+        ordered_units.append(units[NO_UNIT_ID])
     return Dashboard(
-        scope=scope, year=year, communities=list(communities.values()),
-        units=sorted(units.values(), key=lambda u: (-u.minutes, -u.reported, u.name)),
-        months=[months[m] for m in range(1, 13)], categories=categories)
+        scope=scope, year=year, communities=list(communities.values()), units=ordered_units,
+        months=[months[m] for m in range(1, 13)], categories=categories, figures=figures)
 
 
 def scopes_for(user) -> list[OrgNode]:

@@ -34,20 +34,26 @@ def card_title(card: Card) -> str:
 
 
 def card_summary(card: Card) -> list[tuple[str, str]]:
+    """The card's headline figures, each under its measure's label (timebank.measures)."""
+    from timebank.core.web import hours
+
     t = card.totals
-    return [
-        (_("Members registered with the unit"), str(card.registered)),
-        (_("Reported to their community"), f"{card.reported} ({_pct(card.reported_rate)})"),
-        (_("Active this period"), f"{card.active} ({_pct(card.active_rate)})"),
+    out = [
+        (_label("registered_members"), str(card.registered)),
+        (_label("reported_members"), f"{card.reported} ({_pct(card.reported_rate)})"),
+        (_label("active_members"), f"{card.active} ({_pct(card.active_rate)})"),
         (_("Sessions claimed / attended / missed"),
          f"{t['claimed']} / {t['attended']} / {t['no_shows']}"),
-        (_("Verified service hours"), f"{hours_value(t['minutes'])}"),
+        (_label("verified_service_minutes"), _("%(h)s hours", h=hours(t["minutes"]))),
     ]
+    if t["historical"]:
+        out.append((_label("historical_minutes"), _("%(h)s hours", h=hours(t["historical"]))))
+    return out
 
 
 def _headers() -> list[str]:
     return [_("Member name"), _("Community"), _("Reporting"), _("Sessions claimed"), _("Sessions attended"),
-            _("No-shows"), _("Verified service hours"), _("Staff notes")]
+            _("No-shows"), _label("verified_service_minutes"), _("Staff notes")]
 
 
 def _row(r) -> list:
@@ -113,34 +119,59 @@ def card_pdf(card: Card) -> bytes:
     return out.getvalue()
 
 
+def _label(name: str) -> str:
+    from timebank import measures
+
+    return measures.label(name)
+
+
 def dashboard_xlsx(d) -> bytes:
-    """The dashboard's figures, one sheet per table on the page."""
+    """The dashboard's figures, one sheet per table on the page, each with its total row; column
+    heads are the measures' labels (the same as on the page)."""
     from openpyxl import Workbook  # loaded on first export, not at every worker start
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Communities")[:31])
     ws.append([safe_cell(d.scope.full_name or d.scope.name), d.year])
-    ws.append([_("Community"), _("Members registered"), _("Reported members"), _("Reported rate"),
-               _("Active this year"), _("Verified service hours"), _("Open needs"),
+    ws.append([_("Community"), _label("registered_members"), _label("reported_members"),
+               _("Reported rate"), _label("active_members"), _label("verified_service_minutes"),
+               _label("service_sessions"), _label("historical_minutes"), _("Open needs"),
                _("Posts with places left")])
     for c in d.communities:
         ws.append([safe_cell(c.name), c.registered, c.reported, _pct(c.reported_rate), c.active,
-                   hours_value(c.minutes), c.open_needs, c.unfilled_posts])
+                   hours_value(c.minutes), c.sessions, hours_value(c.historical), c.open_needs,
+                   c.unfilled_posts])
+    ws.append([_("Total"), d.total("registered"), d.total("reported"), "", d.total("active"),
+               hours_value(d.total("minutes")), d.total("sessions"),
+               hours_value(d.total("historical")), d.total("open_needs"),
+               d.total("unfilled_posts")])
     ws = wb.create_sheet(_("Units")[:31])
-    ws.append([_("Work unit"), _("Members registered"), _("Reported members"), _("Reported rate"),
-               _("Active this year"), _("Verified service hours")])
+    ws.append([_("Work unit"), _label("registered_members"), _label("reported_members"),
+               _("Reported rate"), _label("active_members"), _label("verified_service_minutes"),
+               _label("service_sessions"), _label("historical_minutes")])
     for u in d.units:
         ws.append([safe_cell(u.name), u.registered, u.reported, _pct(u.reported_rate), u.active,
-                   hours_value(u.minutes)])
+                   hours_value(u.minutes), u.sessions, hours_value(u.historical)])
+    ws.append([_("Total")] + [sum(getattr(u, a) for u in d.units)
+                              for a in ("registered", "reported")] + [""]
+              + [sum(u.active for u in d.units), hours_value(sum(u.minutes for u in d.units)),
+                 sum(u.sessions for u in d.units),
+                 hours_value(sum(u.historical for u in d.units))])
     ws = wb.create_sheet(_("Months")[:31])
-    ws.append([_("Month"), _("Places offered"), _("Claimed"), _("Claim rate"), _("Sessions attended"),
-               _("No-shows"), _("Attendance rate")]
-              + [safe_cell(name) for _id, name in d.categories] + [_("Other")])
+    ws.append([_("Month"), _("Places offered"), _("Claimed"), _label("claim_rate"),
+               _("Sessions attended"), _("No-shows"), _label("attendance_rate")]
+              + [safe_cell(name) for _id, name in d.categories] + [_("Other"),
+                                                                   _label("verified_service_minutes")])
     for m in d.months:
         ws.append([m.month, m.places, m.claimed, _pct(m.claim_rate), m.attended, m.no_shows,
                    _pct(m.attendance_rate)]
                   + [hours_value(m.minutes_by_category.get(cid, 0)) for cid, _n in d.categories]
-                  + [hours_value(m.minutes_by_category.get(0, 0))])
+                  + [hours_value(m.minutes_by_category.get(0, 0)), hours_value(m.minutes)])
+    by_cat = d.minutes_by_category
+    ws.append([_("Year"), d.month_total("places"), d.month_total("claimed"), _pct(d.claim_rate),
+               d.month_total("attended"), d.month_total("no_shows"), _pct(d.attendance_rate)]
+              + [hours_value(by_cat.get(cid, 0)) for cid, _n in d.categories]
+              + [hours_value(by_cat.get(0, 0)), hours_value(d.month_total("minutes"))])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

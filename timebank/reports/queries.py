@@ -29,6 +29,10 @@ class CardRow:
     no_shows: int
     minutes: int
     notes: list[str]
+    #: verified service records served in the period (measures.service_sessions).
+    sessions: int = 0
+    #: historical hours imported in the period (measures.historical_minutes), not service.
+    historical: int = 0
 
 
 class ParticipationRates:
@@ -71,12 +75,15 @@ class Card(ParticipationRates):
 
     @property
     def active(self) -> int:
-        return sum(1 for r in self.rows if r.attended or r.minutes > 0)
+        """measures.active_members: members with a verified service served in the period (cards
+        stored before sessions were kept: members with verified minutes)."""
+        return sum(1 for r in self.rows if r.sessions > 0 or r.minutes > 0)
 
     @property
     def totals(self) -> dict[str, int]:
         return {k: sum(getattr(r, k) for r in self.rows)
-                for k in ("claimed", "attended", "no_shows", "minutes")}
+                for k in ("claimed", "attended", "no_shows", "minutes", "sessions",
+                          "historical")}
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
@@ -109,8 +116,8 @@ def _utc(day: dt.date) -> dt.datetime:
 def build_card(unit: OrgNode, start: dt.date, end: dt.date) -> Card:
     """The figures of ``unit``'s members for the local dates [start, end): reporting state,
     sessions claimed, attended and missed (sessions starting in the period), verified service
-    (ledger entries made in the period) and staff notes for the months it covers."""
-    from timebank.ledger.queries import service_minutes
+    and historical hours (the measures, for the period) and staff notes for the months it covers."""
+    from timebank import measures
     from timebank.members.queries import reporting_state
 
     community = OrgNode.__table__.alias("community")
@@ -118,7 +125,7 @@ def build_card(unit: OrgNode, start: dt.date, end: dt.date) -> Card:
         select(Member, User.name, community.c.name)
         .join(User, User.id == Member.user_id)
         .join(community, community.c.id == Member.community_id)
-        .where(Member.unit_id == unit.id)
+        .where(Member.unit_id == unit.id, Member.status != MemberStatus.REJECTED.value)
         .order_by(community.c.name, User.name, Member.id)).all()
     ids = [m.id for m, _, _ in members]
     s, e = _utc(start), _utc(end)
@@ -135,7 +142,10 @@ def build_card(unit: OrgNode, start: dt.date, end: dt.date) -> Card:
             .where(Claim.member_id.in_(ids), Claim.status != ClaimStatus.WITHDRAWN.value,
                    PostSession.starts_at >= s, PostSession.starts_at < e)
             .group_by(Claim.member_id))}
-    minutes = service_minutes(ids, s, e) if ids else {}
+    period = measures.Period(s, e)
+    minutes = measures.breakdown(measures.verified_service_minutes, unit, period, ("member",))
+    sessions = measures.breakdown(measures.service_sessions, unit, period, ("member",))
+    historical = measures.breakdown(measures.historical_minutes, unit, period, ("member",))
     notes: dict[int, list[str]] = {}
     if ids:
         for member_id, month, note in db.session.execute(
@@ -152,7 +162,8 @@ def build_card(unit: OrgNode, start: dt.date, end: dt.date) -> Card:
             member_id=member.id, name=name, community=community_name,
             state=reporting_state(member), claimed=int(c.claimed) if c else 0,
             attended=int(c.attended or 0) if c else 0, no_shows=int(c.no_shows or 0) if c else 0,
-            minutes=int(minutes.get(member.id, 0)), notes=notes.get(member.id, [])))
+            minutes=int(minutes.get(member.id, 0)), notes=notes.get(member.id, []),
+            sessions=sessions.get(member.id, 0), historical=historical.get(member.id, 0)))
     return Card(unit_id=unit.id, unit_name=unit.name, start=start, end=end, rows=rows)
 
 
@@ -186,35 +197,21 @@ def visible_units(user) -> list[OrgNode]:
 
 def unit_participation(unit_ids: list[int], start: dt.date, end: dt.date
                        ) -> dict[int, dict[str, int]]:
-    """Per unit: members registered, reported (approved) and active in [start, end) (attended
-    a session or had verified service), in three grouped queries."""
-    from timebank.ledger.models import Account, Transaction
+    """Per unit, from the measures: members registered and reported (now, as on the unit's
+    feedback card) and active in [start, end) (at least one verified service served), one grouped
+    query each."""
+    from timebank import measures
 
     if not unit_ids:
         return {}
+    period = measures.Period(_utc(start), _utc(end))
     out = {u: {"registered": 0, "reported": 0, "active": 0} for u in unit_ids}
-    for unit_id, registered, reported in db.session.execute(
-            select(Member.unit_id, func.count(),
-                   func.sum(case((Member.status == MemberStatus.APPROVED.value, 1), else_=0)))
-            .where(Member.unit_id.in_(unit_ids)).group_by(Member.unit_id)):
-        out[unit_id].update(registered=int(registered), reported=int(reported or 0))
-    s, e = _utc(start), _utc(end)
-    attended = (select(Claim.member_id.label("member_id"))
-                .join(PostSession, PostSession.id == Claim.session_id)
-                .where(Claim.attendance == Attendance.ATTENDED.value,
-                       PostSession.starts_at >= s, PostSession.starts_at < e))
-    served = (select(Account.member_id.label("member_id"))
-              .join(Transaction, Transaction.service_account_id == Account.id)
-              .where(Transaction.service_minutes != 0, Transaction.created_at >= s,
-                     Transaction.created_at < e)
-              .group_by(Account.member_id)
-              .having(func.sum(Transaction.service_minutes) > 0))
-    active = attended.union(served).subquery()
-    for unit_id, n in db.session.execute(
-            select(Member.unit_id, func.count(func.distinct(Member.id)))
-            .join(active, active.c.member_id == Member.id)
-            .where(Member.unit_id.in_(unit_ids)).group_by(Member.unit_id)):
-        out[unit_id]["active"] = int(n)
+    for key, fn, when in (("registered", measures.registered_members, None),
+                          ("reported", measures.reported_members, None),
+                          ("active", measures.active_members, period)):
+        for unit_id, n in measures.by_unit(fn, None, when).items():
+            if unit_id in out:
+                out[unit_id][key] = n
     return out
 
 

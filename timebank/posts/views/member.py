@@ -101,7 +101,7 @@ def index():
 def detail(post_id: int):
     member = queries.member_for(current_user)
     post = get_or_404(Post, post_id, lambda p: queries.can_view(current_user, p, member))
-    sessions = [s for s in queries.session_list(post) if not s.cancelled]
+    sessions = [s for s in queries.session_list(post, coming_first=True) if not s.cancelled]
     now = clock.now()
     return render_template(
         "posts/detail.html", post=post, member=member, now=now,

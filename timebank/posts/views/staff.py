@@ -178,7 +178,7 @@ def _post_page(post: Post, add_form: AddSessionsForm | None = None) -> str:
         start, end = _usual_times(post)
         add_form = AddSessionsForm(formdata=None, start_time=start, end_time=end)
     return render_template("posts/manage_post.html", post=post,
-                           sessions=queries.session_list(post), skills=_skill_names(post),
+                           sessions=queries.session_list(post, coming_first=True), skills=_skill_names(post),
                            cancel_form=CancelForm(), add_form=add_form, now=clock.now())
 
 
