@@ -215,7 +215,11 @@ def test_liaison_home(client, db, tree, unit_world):
                                        measures.reported_members(tree.U1, last))
     assert fig("registered_members") == (measures.registered_members(tree.U1, this),
                                          measures.registered_members(tree.U1, last))
-    assert "1.5 小时" in unit and "志愿服务时长" in unit and "/measures/#reported_members" in unit
+    assert fig("active_members") == (1, 1)
+    assert "1.5 小时" in unit and "/measures/#reported_members" in unit
+    for name in ("registered_members", "reported_members", "active_members",
+                 "verified_service_minutes"):
+        assert measures.REGISTRY[name].label in _section(unit, f"unit-{tree.U1.id}")
 
     # Each state's count is the number of rows of the liaison page filtered to it.
     for state, n in (("not_reported", 1), ("pending", 1), ("form_missing", 1)):
@@ -230,7 +234,7 @@ def test_liaison_home(client, db, tree, unit_world):
     # The latest card is on the page: last month's, computed (no card stored for U1 yet),
     # with its page, PDF and spreadsheet beside it.
     card = re.search(r'class="card feedback-card".*?</details>', unit, re.S).group(0)
-    assert "表现反馈卡" in card and "党员甲" in card and "被退回" in card
+    assert "表现反馈卡" in card and "党员甲" in card and "等审核" in card
     assert "尚未发送" in card or "还没有" in card
     for cls, check in (("card-html", lambda r: "党员甲" in r.text),
                        ("card-pdf", lambda r: r.data.startswith(b"%PDF")),
