@@ -215,7 +215,11 @@ def test_liaison_home(client, db, tree, unit_world):
                                        measures.reported_members(tree.U1, last))
     assert fig("registered_members") == (measures.registered_members(tree.U1, this),
                                          measures.registered_members(tree.U1, last))
-    assert "1.5 小时" in unit and "志愿服务时长" in unit and "/measures/#reported_members" in unit
+    assert fig("active_members") == (1, 1)
+    assert "1.5 小时" in unit and "/measures/#reported_members" in unit
+    for name in ("registered_members", "reported_members", "active_members",
+                 "verified_service_minutes"):
+        assert measures.REGISTRY[name].label in _section(unit, f"unit-{tree.U1.id}")
 
     # Each state's count is the number of rows of the liaison page filtered to it.
     for state, n in (("not_reported", 1), ("pending", 1), ("form_missing", 1)):
@@ -230,7 +234,7 @@ def test_liaison_home(client, db, tree, unit_world):
     # The latest card is on the page: last month's, computed (no card stored for U1 yet),
     # with its page, PDF and spreadsheet beside it.
     card = re.search(r'class="card feedback-card".*?</details>', unit, re.S).group(0)
-    assert "表现反馈卡" in card and "党员甲" in card and "被退回" in card
+    assert "表现反馈卡" in card and "党员甲" in card and "等审核" in card
     assert "尚未发送" in card or "还没有" in card
     for cls, check in (("card-html", lambda r: "党员甲" in r.text),
                        ("card-pdf", lambda r: r.data.startswith(b"%PDF")),
@@ -350,10 +354,10 @@ def test_street_admin_home(client, db, tree, admin_world):
     assert f"scope-{tree.D.id}" not in page
     m = re.search(r'id="figure-verified_service_minutes" data-this="(\d+)"', section)
     assert int(m.group(1)) == 120
-    # Lowest reported rate: C1 (50%) before C2 (100%); C3 is another street's.
+    # Lowest reported rate: C1 (50%); C2 is at 100%, C3 is another street's.
     lowest = re.search(r'class="list-group lowest-reported">(.*?)</div>\s*<h3', section, re.S)
     names = re.findall(r'data-community="([^"]+)"', lowest.group(1))
-    assert names == ["甲社区", "乙社区"] and "丙社区" not in section
+    assert names == ["甲社区"] and "丙社区" not in section
     assert "50%" in lowest.group(1)
     # The dashboard it links to shows the same rate for the community.
     href = htmllib.unescape(re.search(r'class="[^"]*lowest" href="([^"]+)"', section).group(1))
@@ -372,6 +376,8 @@ def test_district_admin_home_and_failed_jobs(client, db, tree, admin_world):
     page = client.get("/").text
     section = _section(page, f"scope-{tree.D.id}")
     assert "丙社区" in section
+    assert 'id="role-staff"' not in page and "feedback-card" not in page
+    assert f"scope-{tree.S1.id}" not in page  # the district admin holds no street role
     jobs = _section(page, "role-jobs")
     failed = re.findall(r'href="(/jobs/[^"]+)" data-job="([^"]+)"', jobs)
     # The no-show job failed once but its latest run succeeded: only the ledger job is listed.
@@ -394,7 +400,16 @@ def test_a_user_with_several_roles_sees_a_section_per_role_in_order(
     order = [page.index(s) for s in ('id="role-staff"', f'id="unit-{tree.U1.id}"',
                                      f'id="scope-{tree.S1.id}"')]
     assert order == sorted(order)
-    assert 'id="role-jobs"' not in page
+    assert 'id="role-jobs"' not in page and 'id="role-member"' not in page
+
+    # A member who is also community staff: the staff's section, then a short member's one.
+    accounts.assign_role(None, tree.member, "community_staff", tree.C1)
+    db.session.commit()
+    other = client.application.test_client()
+    other.login(tree.member)
+    page = other.get("/").text
+    assert page.index('id="role-staff"') < page.index('id="role-member"')
+    assert 'id="year-hours"' not in page and "/ledger/" in _section(page, "role-member")
 
 
 def test_member_keeps_the_member_home(client, db, tree):

@@ -49,8 +49,9 @@ class FailedJob:
 
 
 def lowest(rows: list[OrgFigures], rate: str, n: int = LOWEST_SHOWN) -> list[OrgFigures]:
-    """The ``n`` communities with the lowest ``rate`` (those where it is defined)."""
-    defined = [r for r in rows if getattr(r, rate) is not None]
+    """The ``n`` communities with the lowest ``rate``, among those where it is defined and
+    below 100% (a community at 100% lags behind nobody)."""
+    defined = [r for r in rows if getattr(r, rate) is not None and getattr(r, rate) < 1]
     return sorted(defined, key=lambda r: (getattr(r, rate), r.name))[:n]
 
 

@@ -79,14 +79,17 @@ def month_periods(now: dt.datetime | None = None) -> tuple[measures.Period, meas
 
 #: The measures a home compares month by month; each is shown under its own label (one label,
 #: one measure) with a link to its definition on the glossary page.
-FIGURES = ("registered_members", "reported_members", "verified_service_minutes")
+FIGURES = ("registered_members", "reported_members", "active_members",
+           "verified_service_minutes")
 
 
 def month_figures(scope: OrgNode) -> list[Figure]:
     this, last = month_periods()
     out = []
     for name in FIGURES:
-        m = measures.REGISTRY[name]
+        m = measures.REGISTRY.get(name)
+        if m is None:  # a measure not (yet) defined is left out rather than re-derived here
+            continue
         out.append(Figure(name, m.label, m.function(scope, this), m.function(scope, last),
                           is_minutes=name.endswith("_minutes")))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from timebank.core import clock
@@ -79,20 +79,22 @@ def unfilled_posts(user, limit: int = UNFILLED_SHOWN) -> tuple[list[UnfilledPost
     """Published posts with an upcoming, not cancelled session that still has places (the
     dashboard's "posts with places left"), soonest first; and how many there are."""
     now = clock.now()
-    short = and_(PostSession.post_id == Post.id, PostSession.starts_at > now,
-                 PostSession.cancelled.is_(False), PostSession.claimed < PostSession.capacity)
-    stmt = (select(Post, func.count(PostSession.id),
-                   func.sum(PostSession.capacity - PostSession.claimed),
-                   func.min(PostSession.starts_at).label("next"))
-            .join(PostSession, short)
+    # Grouped over the sessions alone, then joined to the posts: a post row carries its eager
+    # loads (kind, category), which PostgreSQL will not group by the post's id.
+    short = (select(PostSession.post_id.label("post_id"),
+                    func.count(PostSession.id).label("sessions"),
+                    func.sum(PostSession.capacity - PostSession.claimed).label("places"),
+                    func.min(PostSession.starts_at).label("next"))
+             .where(PostSession.starts_at > now, PostSession.cancelled.is_(False),
+                    PostSession.claimed < PostSession.capacity)
+             .group_by(PostSession.post_id).subquery())
+    stmt = (select(Post, short.c.sessions, short.c.places)
+            .join(short, short.c.post_id == Post.id)
             .where(Post.community_id.in_(posts.scope_community_ids(user)),
-                   Post.status == PostStatus.PUBLISHED.value)
-            .group_by(Post.id))
-    rows = db.session.execute(stmt.order_by("next", Post.id).limit(limit)).all()
-    total = count(select(Post.id).join(PostSession, short)
-                  .where(Post.community_id.in_(posts.scope_community_ids(user)),
-                         Post.status == PostStatus.PUBLISHED.value).distinct())
-    return [UnfilledPost(p, int(n), int(left or 0)) for p, n, left, _next in rows], total
+                   Post.status == PostStatus.PUBLISHED.value))
+    rows = db.session.execute(stmt.order_by(short.c.next, Post.id).limit(limit)).all()
+    total = count(stmt)
+    return [UnfilledPost(p, int(n), int(left or 0)) for p, n, left in rows], total
 
 
 def open_needs_filter() -> lists.ListFilter:
