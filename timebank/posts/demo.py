@@ -277,8 +277,18 @@ def _report(ctx, member, day, ended, kind) -> None:
                                 "在小区门口劝导文明养犬", "陪同行动不便老人就医"]),
         kind=kind)
     # Staff look at a report within about two weeks; the latest still wait.
-    ctx.history.at(clock.now() + dt.timedelta(days=rng.randint(4, 14)), _review_flagged,
+    ctx.history.at(clock.now() + dt.timedelta(days=rng.randint(4, 14)), _review_report,
                    ctx.staff[member.community_id], record)
+
+
+def _review_report(reviewer, record) -> None:
+    """A report overlapping the member's recorded sessions is not accepted; others are."""
+    if record.status != RecordStatus.PENDING:
+        return
+    if record.flags:
+        operations.reject(reviewer, record, "与同一时段的岗位服务记录重叠，请核对后重新申报。")
+    else:
+        operations.verify(reviewer, record)
 
 
 def _cancelled_post(ctx, kind, today) -> None:
