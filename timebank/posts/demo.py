@@ -6,7 +6,8 @@ code (or do not come), the no-show job closes each session, staff verify the rec
 two later (which deposits the hours) and look at flagged ones one by one; now and then a record
 is rejected or a verification withdrawn. The reminder and closing jobs run as the scheduler
 would. The season under way runs a few weeks past today, so coming sessions have places left;
-the latest records and the members' own reports wait for verification.
+the latest records and the members' own reports wait for verification. In older stretches
+staff took attendance by roll call at the end of each session instead of the QR scans.
 
 All of it goes on ``ctx.history`` and so is written in time order, through the same operations
 and job bodies the pages and the scheduler use, with the clock frozen at the time it happened.
@@ -60,6 +61,8 @@ class Season:
     last_day: dt.date
     #: Posts per community.
     posts: int
+    #: Attendance taken by staff at the end (a roll call) instead of members' QR scans.
+    roll_call: bool = False
 
 
 def _month_after(day: dt.date, months: int) -> dt.date:
@@ -80,7 +83,8 @@ def seasons(periods, today: dt.date) -> list[Season]:
             if latest and end >= last:
                 out.append(Season(day, today + dt.timedelta(weeks=WEEKS_AHEAD), POSTS_NOW))
             else:
-                out.append(Season(day, end, POSTS_EARLIER if latest else POSTS_OLDER))
+                out.append(Season(day, end, POSTS_EARLIER if latest else POSTS_OLDER,
+                                  roll_call=not latest))
             day = following
     return out
 
@@ -158,10 +162,10 @@ def _publish(state: _History, community, season: Season, kind, open_to_all: bool
                                                     minutes=rng.randrange(600))
         claim_at = max(now + dt.timedelta(hours=1), min(claim_at, ctx.now - dt.timedelta(
             minutes=rng.randint(5, 3000))))
-        ctx.history.at(claim_at, _claim, state, post, session)
+        ctx.history.at(claim_at, _claim, state, post, session, season.roll_call)
 
 
-def _claim(state: _History, post, session) -> None:
+def _claim(state: _History, post, session, roll_call: bool) -> None:
     rng, ctx = state.rng, state.ctx
     demo_member = ctx.members[0]
     past = session.starts_at < ctx.now
@@ -173,27 +177,44 @@ def _claim(state: _History, post, session) -> None:
             and demo_member not in claimants and state.free(demo_member, session):
         claimants.append(demo_member)
     token = qr.token_for(session)
+    present, absent = [], []
     for m in claimants:
         try:
             claims = operations.claim(m.user, m, post, session=session).claims
         except (PostFull, AlreadyClaimed, MonthlyLimitReached, TimeConflict):
             continue
         state.busy.setdefault(m.id, []).append((session.starts_at, session.ends_at))
-        if not claims or rng.random() < NO_SHOW:
-            continue  # a no-show, marked by the no-show job
+        if rng.random() < NO_SHOW:
+            absent.append(claims[0].id)  # a no-show
+            continue
+        present.append(claims[0].id)
+        if roll_call:
+            continue
         late = rng.randint(61, 90) if rng.random() < LATE else 0
         ctx.history.at(session.starts_at + dt.timedelta(minutes=rng.randint(-10, 5) + late),
                        _scan, m, token)
         ctx.history.at(session.ends_at + dt.timedelta(minutes=rng.randint(-5, 10)),
                        _scan, m, token)
-    # The no-show job runs five minutes past each hour.
-    closes = session.ends_at + qr.GRACE - dt.timedelta(minutes=5)
-    state.job(closes.replace(minute=5, second=0, microsecond=0) + dt.timedelta(hours=1),
-              tasks.mark_no_shows)
+    if roll_call:
+        ctx.history.at(session.ends_at + dt.timedelta(minutes=rng.randint(5, 30)), _roll_call,
+                       ctx.staff[post.community_id], session, present, absent)
+    else:
+        # The no-show job runs five minutes past each hour.
+        closes = session.ends_at + qr.GRACE - dt.timedelta(minutes=5)
+        state.job(closes.replace(minute=5, second=0, microsecond=0) + dt.timedelta(hours=1),
+                  tasks.mark_no_shows)
     # Staff verify a day or two after the session, during office hours.
     day = clock.to_local(session.ends_at).date() + dt.timedelta(days=rng.randint(1, 2))
     ctx.history.at(clock.local_datetime(day, dt.time(9, 30)) + dt.timedelta(
         minutes=rng.randrange(7 * 60)), _review, state, session)
+
+
+def _roll_call(staff, session, present: list[int], absent: list[int]) -> None:
+    """Staff mark who came (each gets a record for the session) and who did not."""
+    if present:
+        operations.mark_attendance(staff, session, present, True)
+    if absent:
+        operations.mark_attendance(staff, session, absent, False)
 
 
 def _scan(member, token: str) -> None:
