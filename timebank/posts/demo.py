@@ -49,8 +49,9 @@ WEEKS_AHEAD = 4
 POSTS_NOW, POSTS_EARLIER, POSTS_OLDER = 4, 2, 1
 NO_SHOW = 0.12
 LATE = 0.02
-#: Records staff reject instead of verifying, and verifications withdrawn later.
-REJECT, REVOKE = 0.006, 0.002
+#: Share of records staff reject instead of verifying; one verification in REVOKE_EVERY is
+#: withdrawn later.
+REJECT, REVOKE_EVERY = 0.006, 500
 REJECT_REASONS = ["签到后提前离开，未完成服务。", "当天服务内容与岗位不符，请与社区联系。"]
 REVOKE_REASON = "经核对，该次服务与其他记录重复登记，撤销认证并退回时长。"
 
@@ -97,6 +98,7 @@ class _History:
         self.rng = ctx.rng
         self.busy: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
         self.job_times: set[tuple[str, dt.datetime]] = set()
+        self.verified = 0
         self.by_street: dict[int, list] = {}
         self.skills = {s.code: s for s in db.session.execute(select(Skill)).scalars()}
         for m in ctx.members:
@@ -248,7 +250,9 @@ def _review(state: _History, session) -> None:
         if record.flags:
             ctx.history.at(clock.now() + dt.timedelta(days=rng.randint(3, 6)), _review_flagged,
                            reviewer, record)
-        elif rng.random() < REVOKE:
+            continue
+        state.verified += 1
+        if state.verified % REVOKE_EVERY == REVOKE_EVERY // 2:
             ctx.history.at(clock.now() + dt.timedelta(days=rng.randint(5, 20)), _revoke,
                            reviewer, record)
 
