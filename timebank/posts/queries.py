@@ -453,7 +453,7 @@ def card(member, year: int | None = None) -> Card:
         if r.claim_id is None:
             rows.append(CardRow(
                 r.started_at, r.ended_at, r.description[:60],
-                r.kind.display_name if r.kind else "", r.community.name, "", _("Reported"),
+                r.kind.display_name if r.kind else "", r.community.name, "", _("Self-reported"),
                 str(RECORD_STATUS_LABELS[r.status_enum]), r.minutes))
     if year is not None:
         start, end = clock.local_year_bounds(year)

@@ -27,7 +27,7 @@ class AgreementForm(FlaskForm):
 
 
 class CommitmentForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[(k.value, v) for k, v in COMMITMENT_LABELS.items()],
+    kind = SelectField(_l("Commitment kind"), choices=[(k.value, v) for k, v in COMMITMENT_LABELS.items()],
                        validators=[DataRequired()])
     description = StringField(_l("What the unit commits to"),
                               validators=[DataRequired(), Length(max=200)])
