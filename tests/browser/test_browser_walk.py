@@ -24,7 +24,7 @@ AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
 MAX_PAGES = 70
 PER_SHAPE = 2
 #: Links a walk must not follow: they log out, switch language, download files or change state.
-SKIP = re.compile(r"/auth/logout|[?&]lang=|\.(pdf|xlsx|csv|png|jpg|zip|json)(\?|$)|/export|/download"
+SKIP = re.compile(r"/auth/logout|[?&]lang=|\.(pdf|xlsx|csv|png|jpg|svg|zip|json)(\?|$)|/export|/download"
                   r"|/metrics|/healthz|/readyz|/api/")
 
 MEASURE_JS = """() => {
@@ -91,6 +91,8 @@ def walk(page, base_url: str) -> tuple[list[str], list[str]]:
         if status >= 400:
             problems.append(f"{path}: HTTP {status} (linked from {found_on[path]})")
             continue
+        if "text/html" not in (response.headers.get("content-type", "") if response else ""):
+            continue  # an image or a file a link opens, not a page
         figures = page.evaluate(MEASURE_JS)
         if figures["wide"]:
             problems.append(f"{path}: {figures['scrollWidth']} px wide ({', '.join(figures['over'])})")
