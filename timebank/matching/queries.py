@@ -58,6 +58,17 @@ def proposals(user, f: ProposalFilter) -> Select:
         stmt = stmt.where(Proposal.community_id == f.community_id)
     if f.post_id:
         stmt = stmt.where(Proposal.post_id == f.post_id)
+    # What each listed proposal shows, loaded per page rather than per row.
+    from sqlalchemy.orm import joinedload, selectinload
+
+    from timebank.lists.models import Resource
+
+    stmt = stmt.options(
+        selectinload(Proposal.member).options(joinedload(Member.user), joinedload(Member.community)),
+        selectinload(Proposal.post), selectinload(Proposal.session),
+        selectinload(Proposal.resource).options(joinedload(Resource.unit),
+                                                joinedload(Resource.member).joinedload(Member.user)),
+        selectinload(Proposal.demand))
     return stmt.order_by(Proposal.run_id.desc(), Proposal.community_id, Proposal.post_id,
                          Proposal.session_id, Proposal.demand_id, Proposal.cost, Proposal.id)
 

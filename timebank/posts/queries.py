@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from timebank.core import clock
 from timebank.extensions import db
+from timebank.members.models import Member
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.orgs.queries import subtree_ids
 from timebank.catalogue.models import PostKind
@@ -354,7 +355,10 @@ def records_for_review(user, status: str = RecordStatus.PENDING.value, flagged: 
     stmt = (select(ServiceRecord)
             .where(ServiceRecord.community_id.in_(scope_community_ids(user)),
                    ServiceRecord.status == status)
-            .options(joinedload(ServiceRecord.post), joinedload(ServiceRecord.member)))
+            .options(joinedload(ServiceRecord.post),
+                     joinedload(ServiceRecord.member).options(
+                         joinedload(Member.user), joinedload(Member.community),
+                         joinedload(Member.unit))))
     order = [ServiceRecord.started_at, ServiceRecord.id]
     if status != RecordStatus.PENDING:
         order = [ServiceRecord.reviewed_at.desc(), ServiceRecord.id.desc()]
