@@ -96,7 +96,14 @@ def test_second_scheduler_waits_then_takes_over(app, db, db_url, database, tmp_p
 
     lines = _lines(out)
     counts = collections.Counter(t for _, t in lines)
-    assert counts and max(counts.values()) == 1, "a period ran twice"
+    # The one period the first scheduler was inside when it was killed (its tick written, its
+    # run not yet recorded as finished) may run again once, by the survivor, after that run is
+    # found orphaned: at least once across a crash. Every other period runs exactly once.
+    killed_in = [t for p, t in lines if p == first.pid][-1]
+    twice = {t for t, n in counts.items() if n > 1}
+    assert counts and twice <= {killed_in} and max(counts.values()) <= 2, "a period ran twice"
+    if twice:
+        assert {p for p, t in lines if t == killed_in} == {first.pid, second.pid}
     db.session.expire_all()
     runs = db.session.execute(select(JobRun).where(JobRun.job_id == "test.tick")).scalars().all()
     assert len(runs) == len({r.scheduled_for for r in runs}) >= len(counts) - 1
