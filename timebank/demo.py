@@ -3,12 +3,24 @@
 The same seed always gives the same district, so screenshots, docs and bug reports line up.
 Feature packages extend it with ``timebank/<feature>/demo.py`` exposing ``seed(ctx)``; they run
 in the order of ``FEATURE_STEPS`` after the organisations and people below.
+
+The district has a past: it was set up (organisations, accounts, members) a month before its
+history starts, and everything that happened since is written through the real operations and
+the real job bodies with the clock frozen at the time it happened. Steps put that past on
+``ctx.history`` (a :class:`Timeline`), which runs once every step has scheduled its part, in
+time order: hours are deposited when staff verified a session, spent only after they were
+earned, counted by the monthly cards and the rankings when those were made. Nothing in the
+ledger is written without the service record behind it.
 """
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import heapq
 import importlib
+import itertools
 import random
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
@@ -18,6 +30,7 @@ from timebank.accounts import passwords
 from timebank.accounts.models import Role, User
 from timebank.catalogue import operations as catalogue
 from timebank.catalogue.data import DISTRICT_CATALOGUE
+from timebank.core import clock
 from timebank.extensions import db
 from timebank.members import operations as members
 from timebank.members.demo import person_name
@@ -28,8 +41,9 @@ from timebank.orgs.models import OrgKind, OrgNode
 DEMO_PASSWORD = passwords.DEMO_PASSWORD
 SEED = 20261121
 
-#: Feature packages that add demo data, in dependency order.
-FEATURE_STEPS = ("members", "ledger", "posts", "matching", "lists", "recognition", "reports")
+#: Feature packages that add demo data, in dependency order (the time bank's spending after the
+#: posts that earn the hours; the cards and the award lists after both).
+FEATURE_STEPS = ("members", "posts", "ledger", "reports", "recognition", "matching", "lists")
 
 DEMO_LOGINS = [
     ("13800000001", Role.DISTRICT_ADMIN),
@@ -56,6 +70,52 @@ UNITS = [
 ]
 
 
+class Timeline:
+    """The demo's past, written in the order it happened.
+
+    ``at(when, fn, *args)`` schedules a call; :meth:`run` makes the calls in time order (ties in
+    the order scheduled) with the clock frozen at each one's time. A call may schedule later
+    ones (a claim schedules its check-in), never earlier ones. Nothing is scheduled after
+    ``end`` (the real now): ``at`` drops it and returns False, so what has not happened yet
+    (a verification due tomorrow) is left for the people and the scheduler."""
+
+    def __init__(self, end: dt.datetime) -> None:
+        self.end = end
+        self._queue: list = []
+        self._order = itertools.count()
+        self._current: dt.datetime | None = None
+
+    def at(self, when: dt.datetime, fn: Callable, *args) -> bool:
+        if when > self.end:
+            return False
+        if self._current is not None and when < self._current:
+            raise ValueError(f"{fn.__name__} at {when} is before the event scheduling it")
+        heapq.heappush(self._queue, (when, next(self._order), fn, args))
+        return True
+
+    def run(self) -> int:
+        done = 0
+        while self._queue:
+            when, _, fn, args = heapq.heappop(self._queue)
+            self._current = when
+            with clock.freeze(when):
+                fn(*args)
+            done += 1
+        self._current = None
+        return done
+
+
+def history_periods(today: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The stretches of the past the demo fills with service: from 1 July to today, and (so
+    last year's award lists have something to rank) October to December of last year. Before
+    August, 1 July of last year to today covers both."""
+    year = today.year
+    if today >= dt.date(year, 8, 1):
+        return [(dt.date(year - 1, 10, 1), dt.date(year - 1, 12, 31)),
+                (dt.date(year, 7, 1), today)]
+    return [(dt.date(year - 1, 7, 1), today)]
+
+
 @dataclasses.dataclass
 class DemoContext:
     """What later steps need from the ones before."""
@@ -71,6 +131,13 @@ class DemoContext:
     liaisons: dict[int, User]  # unit id -> liaison
     members: list[Member]
     admin: User
+    #: The real time the seeding started: the end of the history.
+    now: dt.datetime
+    #: When the district, its accounts and its members were set up.
+    founded: dt.datetime
+    #: (first day, last day) of each stretch of history, oldest first (``history_periods``).
+    periods: list[tuple[dt.date, dt.date]]
+    history: Timeline
 
 
 def has_data() -> bool:
@@ -83,6 +150,29 @@ def _user(ctx_hash: str, phone: str, name: str) -> User:
 
 
 def seed() -> str:
+    now = clock.now()
+    periods = history_periods(clock.today())
+    founded = clock.local_datetime(periods[0][0] - dt.timedelta(days=30), dt.time(9))
+    with clock.freeze(founded):
+        ctx = _found(now, founded, periods)
+    for feature in FEATURE_STEPS:
+        try:
+            module = importlib.import_module(f"timebank.{feature}.demo")
+        except ModuleNotFoundError as e:
+            if not f"timebank.{feature}.demo".startswith(e.name or "?"):
+                raise
+            continue
+        module.seed(ctx)
+    ctx.history.run()
+    db.session.flush()
+    n_grids = sum(len(g) for g in ctx.grids.values())
+    return (f"Demo district {ctx.district.name} ({ctx.district.code}): {len(ctx.streets)} "
+            f"streets, {len(ctx.communities)} communities, {n_grids} grids, {len(ctx.units)} "
+            f"units, {len(ctx.members)} members; history from {periods[0][0]:%Y-%m-%d}.")
+
+
+def _found(now: dt.datetime, founded: dt.datetime, periods) -> DemoContext:
+    """The organisations and the people, as they were set up (the clock frozen then)."""
     rng = random.Random(SEED)
     pw_hash = generate_password_hash(DEMO_PASSWORD)
     district = orgs.create_node(None, None, OrgKind.DISTRICT, DISTRICT[1], code=DISTRICT[0])
@@ -141,22 +231,10 @@ def seed() -> str:
         u = _user(pw_hash, phone, "周晓东" if i == 0 else person_name(rng))
         demo_members.append(members.create_approved_member(None, u, community, grid, unit))
 
-    ctx = DemoContext(rng=rng, password_hash=pw_hash, district=district, streets=streets,
-                      communities=communities, grids=grids, units=units, staff=staff,
-                      liaisons=liaisons, members=demo_members, admin=admin)
-    for feature in FEATURE_STEPS:
-        try:
-            module = importlib.import_module(f"timebank.{feature}.demo")
-        except ModuleNotFoundError as e:
-            if not f"timebank.{feature}.demo".startswith(e.name or "?"):
-                raise
-            continue
-        module.seed(ctx)
-    db.session.flush()
-    n_grids = sum(len(g) for g in grids.values())
-    return (f"Demo district {district.name} ({district.code}): {len(streets)} streets, "
-            f"{len(communities)} communities, {n_grids} grids, {len(units)} units, "
-            f"{len(demo_members)} members.")
+    return DemoContext(rng=rng, password_hash=pw_hash, district=district, streets=streets,
+                       communities=communities, grids=grids, units=units, staff=staff,
+                       liaisons=liaisons, members=demo_members, admin=admin, now=now,
+                       founded=founded, periods=periods, history=Timeline(now))
 
 
 def logins_text() -> str:

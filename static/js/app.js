@@ -24,7 +24,7 @@ document.querySelectorAll('table.table-stack').forEach(function (table) {
   var heads = Array.prototype.map.call(table.querySelectorAll('thead > tr:first-child > th'), function (th) {
     return th.textContent.trim();
   });
-  table.querySelectorAll('tbody > tr').forEach(function (tr) {
+  table.querySelectorAll(':scope > tbody > tr, :scope > tfoot > tr').forEach(function (tr) {
     var col = 0;
     Array.prototype.forEach.call(tr.children, function (td) {
       var span = parseInt(td.getAttribute('colspan') || '1', 10);

@@ -23,9 +23,14 @@ def _token(page_text: str, prefix: str) -> str:
 
 
 def test_member_sees_figures_and_statement_in_chinese(client, db, tree, member_of):
+    import datetime as dt
+
+    from tests.service_records import served
+
     m = member_of(tree.member)
-    _fund(m, 150)
-    ledger.redeem(None, m, 30, reason="理发")
+    served(tree.staff, m, dt.datetime(2026, 3, 5, 1, tzinfo=dt.UTC), 150, description="助老送餐")
+    _fund(m, 60)  # a deposit without a service record: balance, but not verified service
+    ledger.redeem(None, m, 90, reason="理发")
     db.session.commit()
     client.login(tree.member)
     r = client.get("/ledger/", follow_redirects=True)
@@ -154,7 +159,8 @@ def test_exports_render_chinese(client, db, tree, member_of):
     ws = load_workbook(io.BytesIO(r.data)).active
     values = [c for row in ws.iter_rows(values_only=True) for c in row if c is not None]
     assert "时间银行对账单" in values and "助餐服务" in values and "服务回馈" in values
-    assert -30 in values and 1 in values  # minutes, and the balance in hours
+    assert -0.5 in values and 1 in values  # the change and the balance, in hours
+    assert -30 not in values  # durations are never shown to people in minutes
     r = client.get(f"/ledger/members/{m.id}/statement.pdf")
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
     assert b"STSong-Light" in r.data

@@ -81,7 +81,7 @@ def test_page_pdf_and_xlsx_share_the_order(client, db, tree, history):
     header = next(i for i, row in enumerate(rows) if row[0] == "日期")
     body = [row for row in rows[header + 1:] if row[0]]
     assert [row[1] for row in body] == ids
-    assert [row[7] for row in body] == [-30, 90, -60, 60, 120]
+    assert [row[5] for row in body] == [-0.5, 1.5, -1, 1, 2]  # hours, never minutes
     dates = [row[0] for row in body]
     assert dates[1] == clock.to_local(history[2].started_at).strftime("%Y-%m-%d %H:%M")
 

@@ -129,3 +129,18 @@ def test_glossary_page_lists_labels_and_needs_login(db, tree, make_client, clien
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "已报到" in html and 'id="historical_minutes"' in html
+
+
+def test_glossary_definitions_read_in_chinese(db, tree, make_client):
+    from timebank import measures
+
+    browser = make_client()
+    browser.login(tree.staff)
+    html = browser.get("/measures/").get_data(as_text=True)
+    for name in ("verified_service_minutes", "historical_minutes", "service_sessions",
+                 "active_members", "registered_members", "reported_members", "claim_rate",
+                 "attendance_rate"):
+        m = measures.REGISTRY[name]
+        assert f'id="{name}"' in html and m.label in html
+        assert m.definition not in html, name  # shown translated, not in English
+    assert "按服务当天计入" in html

@@ -40,6 +40,10 @@ def test_two_commitments_one_fulfilled_through_a_project_is_half(db, tree, clien
     client.post(f"/units/agreements/{a.id}/sign")
     db.session.refresh(a)
     assert a.status == AgreementStatus.ACTIVE and a.org_signed_by_id == tree.staff.id
+    told = db.session.execute(select(Message).where(
+        Message.recipient_id == tree.liaison.id, Message.link == f"/units/agreements/{a.id}")
+    ).scalar_one()
+    assert "已生效" in told.subject
 
     r = client.post(f"/units/agreements/{a.id}/items/{project_item.id}/fulfil", data={
         f"f{project_item.id}-amount": "1", f"f{project_item.id}-on_date": clock.today().isoformat(),
@@ -203,3 +207,42 @@ def test_draft_through_the_pages(db, tree, client):
     client.login(tree.member)
     assert client.get("/units/agreements").status_code == 403
     assert client.get("/units/agreements/new").status_code == 403
+
+
+def test_both_sides_signing_at_the_same_moment_put_it_in_force(app, db, tree):
+    from tests.parallel import run_parallel
+    from timebank.accounts.models import User
+
+    for _round in range(3):
+        a, _h, _p = _draft(db, tree)
+        aid, uids = a.id, (tree.liaison.id, tree.staff.id)
+        results = run_parallel(app, db, [
+            lambda uid=uid: operations.sign(db.session.get(User, uid),
+                                            db.session.get(Agreement, aid)).status
+            for uid in uids])
+        assert not [r for r in results if isinstance(r, Exception)], results
+        db.session.expire_all()
+        a = db.session.get(Agreement, aid)
+        assert a.status == AgreementStatus.ACTIVE
+        assert (a.unit_signed_by_id, a.org_signed_by_id) == uids
+
+
+def test_two_imports_of_one_file_at_once_write_each_person_once(app, db, tree):
+    from sqlalchemy import func
+
+    from tests.parallel import run_parallel
+    from tests.units.conftest import make_id_number
+    from timebank.accounts.models import User
+    from timebank.core.errors import Conflict
+    from timebank.orgs.models import OrgNode
+    from timebank.units.models import RosterEntry
+    from timebank.units.roster import import_rows
+
+    rows = [(i + 2, {"name": f"赵{i}", "id_number": make_id_number(700 + i), "management": "直管"})
+            for i in range(20)]
+    uid, unit_id = tree.liaison.id, tree.U1.id
+    results = run_parallel(app, db, [
+        lambda: import_rows(db.session.get(User, uid), db.session.get(OrgNode, unit_id), rows,
+                            all_or_nothing=False).created for _ in range(2)])
+    assert all(isinstance(r, (int, Conflict)) for r in results), results
+    assert db.session.execute(select(func.count()).select_from(RosterEntry)).scalar_one() == 20

@@ -115,6 +115,7 @@ def test_reporting_rate_moves_from_self_registered_to_roster(db, tree, client, m
                          tree.G1a, tree.U1)
     db.session.commit()
     assert measures.roster_size(tree.U1) == 0
+    assert queries.report_rate_basis(tree.U1) == "registered"
     assert measures.roster_report_rate(tree.U1) == measures.reported_members(tree.U1) / \
         measures.registered_members(tree.U1) == 0.5
 
@@ -123,7 +124,9 @@ def test_reporting_rate_moves_from_self_registered_to_roster(db, tree, client, m
     upload(client, csv_bytes(rows), tree.U1)
     # Roster basis: 4 on the roster, 2 of them approved (王有号 and 党员丙).
     assert measures.roster_size(tree.U1) == 4
+    assert queries.report_rate_basis(tree.U1) == "roster"
     assert measures.roster_report_rate(tree.U1) == 0.5
+    assert queries.report_rate_basis(tree.U2) == "registered"  # U2 has no roster
     # Street S1 holds the residences of 王有号 (C2) and 赵未报 (C1, per the file).
     assert measures.roster_size(tree.S1) == 2
     assert measures.roster_report_rate(tree.S1) == 0.5
@@ -187,3 +190,22 @@ def test_template_downloads(db, tree, client):
     assert r.status_code == 200 and "管理类型".encode() in r.data
     assert client.get("/units/roster/template.xlsx").status_code == 200
     assert client.get("/units/roster/template.pdf").status_code == 404
+
+
+def test_members_imported_by_staff_later_join_their_rows(db, tree, client, id_number):
+    from timebank.members import imports
+
+    number, phone_only = id_number(), "13912345678"
+    client.login(tree.liaison)
+    upload(client, csv_bytes([["郑先导", number, "", "直管", ""],
+                              ["冯手机", "", phone_only, "协管", ""]]), tree.U1)
+    assert queries.roster_counts(tree.U1)["unregistered"] == 2
+    result = imports.import_rows(tree.staff, tree.C1, [
+        (2, {"name": "郑先导", "phone": "13912340077", "id_number": number}),
+        (3, {"name": "冯手机", "phone": phone_only, "id_number": id_number()})])
+    db.session.commit()
+    assert result.committed and result.created == 2
+    db.session.expire_all()
+    assert queries.roster_counts(tree.U1) == {"unregistered": 0, "pending": 0, "approved": 2,
+                                              "other": 0}
+    assert measures.roster_report_rate(tree.U1) == 1.0

@@ -210,8 +210,13 @@ SCHEMAS = {
                        "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
                                       "status": {"type": "string"},
                                       "community_code": {"type": "string"}}},
-            "balance_minutes": {"type": "integer"}, "service_minutes": {"type": "integer"},
+            "balance_minutes": {"type": "integer"}, "service_minutes": {"type": "integer",
+                "description": "measures.verified_service_minutes: verified service records "
+                               "only, by the day served"},
+            "historical_minutes": {"type": "integer",
+                                   "description": "measures.historical_minutes (历史结转时长)"},
             "balance_hours": {"type": "number"}, "service_hours": {"type": "number"},
+            "historical_hours": {"type": "number"},
         },
     },
     "StatementEntry": {

@@ -66,3 +66,10 @@ def entry(e) -> dict:
     return {"transaction_id": e.transaction_id, "at": when(e.at), "kind": e.kind,
             "reason": e.reason, "amount_minutes": e.amount,
             "balance_after_minutes": e.balance_after}
+
+
+def hours_number(minutes: int | None) -> float:
+    """Hours as a JSON number, rounded as the pages show them (``core.web.hours``: one decimal)."""
+    from timebank.core.web import hours
+
+    return float(hours(minutes or 0))

@@ -298,16 +298,21 @@ def checkin():
 
 @bp.route("/me/account")
 def my_account():
+    from timebank import measures
+    from timebank.api.serializers import hours_number
     from timebank.ledger.queries import member_figures
 
     member = _member()
     figures = member_figures(member)
+    service = measures.verified_service_minutes(member=member)
+    historical = measures.historical_minutes(member=member)
     return jsonify({
         "member": {"id": member.id, "name": member.user.name, "status": member.status,
                    "community_code": member.community.code},
-        "balance_minutes": figures.balance_minutes, "service_minutes": figures.service_minutes,
-        "balance_hours": round(figures.balance_minutes / 60, 2),
-        "service_hours": round(figures.service_minutes / 60, 2)})
+        "balance_minutes": figures.balance_minutes, "service_minutes": service,
+        "historical_minutes": historical,
+        "balance_hours": hours_number(figures.balance_minutes),
+        "service_hours": hours_number(service), "historical_hours": hours_number(historical)})
 
 
 @bp.route("/me/statement")

@@ -48,3 +48,9 @@ message_created = _signals.signal("message-created")
 #: to the roster row (花名册) that names their ID number or phone, so a person on a roster who
 #: registers later is not counted twice.
 member_created = _signals.signal("member-created")
+
+#: Sent by ``members.imports`` after a bulk import wrote members (new ones, or existing ones whose
+#: ID number was recorded for the first time), with None as the sender and ``member_ids`` as a
+#: keyword argument: :data:`member_created` for set-based writes, so the units feature links
+#: roster rows in bulk too.
+members_imported = _signals.signal("members-imported")

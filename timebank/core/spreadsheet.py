@@ -15,5 +15,8 @@ def neutralise(value):
 
 
 def hours_value(minutes: int | None) -> float:
-    """Minutes as a number of hours for a spreadsheet cell (a number, so sums work in Excel)."""
-    return round((minutes or 0) / 60, 2)
+    """Minutes as a number of hours for a spreadsheet cell (a number, so sums work in Excel),
+    rounded as the pages show them (``timebank.core.web.hours``: one decimal, half up)."""
+    from timebank.core.web import hours
+
+    return float(hours(minutes or 0))

@@ -67,11 +67,16 @@ def page_arg(name: str = "page") -> int:
 
 def hours(minutes: int | None) -> str:
     """Minutes as hours with one decimal ("90" -> "1.5"), for pages and flashed messages: the
-    ``hours`` template filter is this function."""
-    if minutes is None:
+    ``hours`` template filter is this function.
+    Rounded half away from zero on exact minutes (195 min = 3.25 h -> "3.3"); the one hours
+    formatter for people: the ledger, exports' text and the API's hour numbers go through it.
+    """
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if not minutes:
         return "0"
-    h = minutes / 60
-    return f"{h:.1f}".rstrip("0").rstrip(".") if h != int(h) else str(int(h))
+    text = f"{(Decimal(minutes) / 60).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):f}"
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _error_message(status: int) -> str:

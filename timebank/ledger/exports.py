@@ -29,19 +29,26 @@ def _rows(member: Member):
 
 
 def _title(member: Member) -> list[str]:
+    from timebank.core import figures as measures
+
     figures = queries.member_figures(member)
-    return [
+    lines = [
         _("Time bank statement"),
         f"{member.user.name} · {member.community.full_name}",
         _("Spendable balance: %(h)s hours; verified service: %(s)s hours",
-          h=format_hours(figures.balance_minutes), s=format_hours(figures.service_minutes)),
-        _("Generated %(at)s", at=clock.local_now().strftime("%Y-%m-%d %H:%M")),
+          h=format_hours(figures.balance_minutes),
+          s=format_hours(measures.value("verified_service_minutes", member=member))),
     ]
+    historical = measures.value("historical_minutes", member=member)
+    if historical:
+        lines.append(f"{measures.label('historical_minutes')}：{_('%(h)s hours', h=format_hours(historical))}")
+    lines.append(_("Generated %(at)s", at=clock.local_now().strftime("%Y-%m-%d %H:%M")))
+    return lines
 
 
 def _headers() -> list[str]:
     return [_("Date"), _("Entry"), _("Type"), _("Details"), _("Counterparty"),
-            _("Change (hours)"), _("Balance after (hours)"), _("Change (minutes)")]
+            _("Change (hours)"), _("Balance after (hours)")]
 
 
 def statement_xlsx(member: Member) -> io.BytesIO:
@@ -63,8 +70,8 @@ def statement_xlsx(member: Member) -> io.BytesIO:
         # stay text in Excel.
         ws.append([clock.to_local(e.date).strftime("%Y-%m-%d %H:%M"), e.transaction_id,
                    TxKind(e.kind).label, neutralise(detail), neutralise("、".join(e.counterparties)),
-                   hours_value(e.amount), hours_value(e.balance_after), e.amount])
-    for column, width in zip("ABCDEFGH", (18, 8, 10, 40, 20, 12, 14, 12)):
+                   hours_value(e.amount), hours_value(e.balance_after)])
+    for column, width in zip("ABCDEFG", (18, 8, 10, 40, 20, 12, 14)):
         ws.column_dimensions[column].width = width
     out = io.BytesIO()
     wb.save(out)

@@ -5,12 +5,11 @@ from decimal import Decimal
 
 
 def format_hours(minutes: int | None) -> str:
-    """Minutes as hours, up to two decimals, no trailing zeros (90 -> "1.5", -30 -> "-0.5")."""
-    if not minutes:
-        return "0"
-    value = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    """Minutes as hours for people: the one hours formatter (``timebank.core.web.hours``, one
+    decimal, no trailing zero: 90 -> "1.5", 145 -> "2.4", -30 -> "-0.5")."""
+    from timebank.core.web import hours
+
+    return hours(minutes or 0)
 
 
 def hours_to_minutes(hours: Decimal) -> int | None:

@@ -21,6 +21,7 @@ from timebank.core.limits import export_limit
 from timebank.core.validators import mask_phone
 from timebank.core.web import page_arg
 from timebank.extensions import db
+from timebank.core import figures as measures
 from timebank.ledger import exports, operations, queries, rules
 from timebank.ledger.forms import (BeneficiaryForm, RedeemForm, RelayForm, ReverseForm,
                                    RulesForm)
@@ -39,7 +40,7 @@ PER_PAGE = 20
 
 @bp.app_template_filter("ledger_hours")
 def ledger_hours(minutes: int | None, signed: bool = False) -> str:
-    """Minutes as hours with up to two decimals (whole minutes stay exact enough to read)."""
+    """Minutes as hours for people (the one formatter, one decimal), signed if asked."""
     text = format_hours(minutes or 0)
     return f"+{text}" if signed and (minutes or 0) > 0 else text
 
@@ -121,6 +122,8 @@ def _render_member(member: Member, relay_form=None, redeem_form=None, beneficiar
     page = queries.statement(member, page_arg(), PER_PAGE)
     return render_template(
         "ledger/member.html", member=member, figures=queries.member_figures(member),
+        verified_minutes=measures.value("verified_service_minutes", member=member),
+        historical_minutes=measures.value("historical_minutes", member=member),
         page=page, relay_form=relay_form, redeem_form=redeem_form,
         beneficiary_form=beneficiary_form, beneficiaries=queries.beneficiaries(member),
         can_manage_family=operations.can_manage_beneficiaries(current_user, member),

@@ -22,6 +22,7 @@ from timebank.lists.models import (AREA_KINDS, Demand, DemandStatus, Project, Pr
                                    Resource, ResourceKind, ResourceStatus)
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
+from timebank.posts import queries as post_queries
 from timebank.catalogue.models import PostCategory
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
@@ -391,6 +392,7 @@ def _render_project(p: Project, status: int = 200, **forms):
     return render_template(
         "lists/project.html", project=p, manage=manage,
         can_note=operations.can_note(current_user, p), posts=queries.project_posts(p),
+        can_view_post=lambda post: post_queries.can_view(current_user, post),
         claim_form=claim_form, note_form=forms.get("note_form") or NoteForm(prefix="note"),
         attach_form=attach_form, assign_form=assign_form,
         status_form=_status_form(p, forms.get("status_form"))), status

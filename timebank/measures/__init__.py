@@ -24,12 +24,12 @@ Which date a figure counts on:
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Callable
 
 from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.orm import aliased
 
+from timebank.core import figures
 from timebank.extensions import db
 from timebank.ledger.models import Transaction, TxKind
 from timebank.members.models import Member, MemberStatus
@@ -44,29 +44,8 @@ NO_UNIT = None
 NO_CATEGORY = 0
 
 
-@dataclasses.dataclass(frozen=True)
-class Period:
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-
-    @classmethod
-    def year(cls, year: int) -> "Period":
-        from timebank.core import clock
-        return cls(*clock.local_year_bounds(year))
-
-    @classmethod
-    def month(cls, year: int, month: int) -> "Period":
-        from timebank.core import clock
-        first = dt.date(year, month, 1)
-        following = (first + dt.timedelta(days=32)).replace(day=1)
-        return cls(clock.local_datetime(first, dt.time()),
-                   clock.local_datetime(following, dt.time()))
-
-    @classmethod
-    def days(cls, start: dt.date, end: dt.date) -> "Period":
-        """Local dates [start, end)."""
-        from timebank.core import clock
-        return cls(clock.local_datetime(start, dt.time()), clock.local_datetime(end, dt.time()))
+#: the period of every measure (defined in core so that lower layers can pass one).
+Period = figures.Period
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +67,7 @@ def measure(label: str):
         if taken:
             raise ValueError(f"label {label!r} already belongs to measure {taken[0]}")
         REGISTRY[fn.__name__] = Measure(fn.__name__, label, definition, fn)
+        figures.provide(fn.__name__, fn)
         return fn
     return wrap
 
@@ -95,6 +75,9 @@ def measure(label: str):
 def label(name: str) -> str:
     """The one label of a measure (templates: ``measure_label(name)``)."""
     return REGISTRY[name].label
+
+
+figures.provide("__label__", label)
 
 
 def _member_condition(scope):
@@ -154,7 +137,8 @@ def _group_columns(by: tuple[str, ...], date_column):
     for key in by:
         if key == "category":
             from timebank.catalogue.models import PostKind
-            out.append(func.coalesce(PostKind.category_id, NO_CATEGORY))
+            # a literal, not a bound 0: PostgreSQL must see the same expression in GROUP BY
+            out.append(func.coalesce(PostKind.category_id, literal_column(str(NO_CATEGORY))))
         else:
             out.append(cols[key])
     return out

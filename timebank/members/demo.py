@@ -1,7 +1,9 @@
 """Demo data for members: the skills vocabulary, valid (by checksum) ID numbers, varied forms,
 a few applications waiting for review, and units that reported to communities.
 
-Deterministic: everything is drawn from ``ctx.rng``.
+Deterministic: everything is drawn from ``ctx.rng``. The forms and the units' reports date from
+the weeks after the district was set up (``ctx.founded``), before its history; the applications
+waiting for review are from the last days.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import random
 from sqlalchemy import select
 from stdnum.cn import ric
 
+from timebank.core import clock
 from timebank.extensions import db
 from timebank.members import identity, operations, queries
 from timebank.members.models import SLOTS, Member, Skill
@@ -153,9 +156,12 @@ def seed(ctx) -> None:
         member.id_number_ciphertext = identity.encrypt_id_number(number)
         # Most members filled in the form; some forms were revised later (history to show).
         if member is ctx.members[0] or rng.random() < 0.85:
-            _form_for(ctx, member, skills, categories, kinds_by_cat)
-            if rng.random() < 0.15:
+            with clock.freeze(ctx.founded + dt.timedelta(minutes=rng.randrange(14 * 24 * 60))):
                 _form_for(ctx, member, skills, categories, kinds_by_cat)
+            if rng.random() < 0.15:
+                with clock.freeze(ctx.founded + dt.timedelta(
+                        days=15, minutes=rng.randrange(13 * 24 * 60))):
+                    _form_for(ctx, member, skills, categories, kinds_by_cat)
     db.session.flush()
 
     # Applications waiting for review in the first community (the demo staff login's), one
@@ -166,12 +172,14 @@ def seed(ctx) -> None:
         phone = f"1370000{i:04d}"
         # One password hash for all demo accounts (scrypt is slow on purpose); the demo
         # password is public, so the password rules refuse it: seeding passes the hash.
-        member = operations.register_with_hash(phone, person_name(rng), demo_id_number(rng),
-                                               ctx.password_hash, first, rng.choice(grids),
-                                               rng.choice(ctx.units))
+        with clock.freeze(ctx.now - dt.timedelta(hours=6 + 9 * (8 - i))):
+            member = operations.register_with_hash(
+                phone, person_name(rng), demo_id_number(rng), ctx.password_hash, first,
+                rng.choice(grids), rng.choice(ctx.units))
         if i == 0:
-            operations.reject(ctx.staff[first.id], member,
-                              "所填网格与居住地址不符，请核对后重新提交。")
+            with clock.freeze(ctx.now - dt.timedelta(hours=3)):
+                operations.reject(ctx.staff[first.id], member,
+                                  "所填网格与居住地址不符，请核对后重新提交。")
 
     # Dual reporting: about half of the units registered with the street of their members.
     for unit in ctx.units:
@@ -180,7 +188,8 @@ def seed(ctx) -> None:
         liaison = ctx.liaisons[unit.id]
         targets = {m.community.street.id: m.community.street for m in ctx.members
                    if m.unit_id == unit.id and m.community.street is not None}
-        for street in list(targets.values())[:2]:
-            operations.report_unit(liaison, unit, street, "可提供志愿服务，联系单位联络员。")
+        with clock.freeze(ctx.founded + dt.timedelta(days=rng.randint(1, 25), hours=1)):
+            for street in list(targets.values())[:2]:
+                operations.report_unit(liaison, unit, street, "可提供志愿服务，联系单位联络员。")
     db.session.flush()
 

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from timebank.accounts.models import Role, RoleAssignment, User
 from timebank.audit import operations as audit
 from timebank.catalogue import queries as catalogue_queries
-from timebank.core import clock
+from timebank.core import clock, signals
 from timebank.core.errors import Conflict, Invalid
 from timebank.core.validators import clean_text, is_cn_mobile, normalize_phone
 from timebank.extensions import db
@@ -403,6 +403,10 @@ def _write(actor, community: OrgNode, rows: list[_Clean],
     db.session.flush()
     # Objects loaded before the bulk statements may hold old values.
     db.session.expire_all()
+    identified = [*new_member_id.values(),
+                  *(u["id"] for u in member_updates if "id_number_hmac" in u)]
+    if identified:
+        signals.members_imported.send(None, member_ids=identified)
     return len(new_members), updated, unchanged
 
 

@@ -19,7 +19,7 @@ from timebank.core.errors import DomainError
 from timebank.core.limits import export_limit
 from timebank.core.web import db_int, page_arg
 from timebank.extensions import db, limiter
-from timebank import measures
+from timebank.core import figures
 from timebank.members import exports, imports, operations, queries, reveals, sheets
 from timebank.members.forms import (ApplicationForm, BulkForm, ImportForm, MoveForm, ProfileForm,
                                     RegistrationForm, ReviewForm, SkillEditForm, SkillForm,
@@ -529,7 +529,8 @@ def liaison():
     return render_template(
         "members/liaison.html", unit=unit, units=units, page=page, state=state,
         counts=queries.unit_state_counts(unit), state_labels=STATE_LABELS,
-        reported=measures.reported_members(unit), registered=measures.registered_members(unit),
+        reported=figures.value("reported_members", unit),
+        registered=figures.value("registered_members", unit),
         reporting_state=queries.reporting_state, needs_reminder=queries.needs_reminder,
         reports=queries.unit_reports(unit), report_form=report_form)
 

@@ -420,6 +420,8 @@ class Card:
     sessions_attended: int
     balance_minutes: int | None
     service_minutes: int | None
+    #: historical hours (历史结转时长, all years), shown as their own line when not zero.
+    historical_minutes: int = 0
 
 
 def card(member, year: int | None = None) -> Card:
@@ -458,12 +460,22 @@ def card(member, year: int | None = None) -> Card:
         rows = [r for r in rows if start <= r.started_at < end]
         records = [r for r in records if start <= r.started_at < end]
     rows.sort(key=lambda r: r.started_at, reverse=True)
-    verified = sum(r.minutes for r in records if r.status == RecordStatus.VERIFIED)
+    # Verified hours are the measure (timebank.measures, through core.figures: verified,
+    # un-reversed records by the day served), for the year or for all years.
+    from timebank.core import figures as measures
+
+    period = None
+    if year is not None:
+        start, end = clock.local_year_bounds(year)
+        period = measures.Period(start, end)
+    verified = measures.value("verified_service_minutes", member=member, period=period)
     pending = sum(r.minutes for r in records if r.status == RecordStatus.PENDING)
     attended = sum(1 for c in claims if c.attendance == "attended"
                    and (year is None or clock.to_local(c.session.starts_at).year == year))
     from timebank.ledger.queries import member_figures
 
     figures = member_figures(member)
-    balance, service = figures.balance_minutes, figures.service_minutes
-    return Card(member, rows, verified, pending, attended, balance, service)
+    balance = figures.balance_minutes
+    service = measures.value("verified_service_minutes", member=member)
+    historical = measures.value("historical_minutes", member=member)
+    return Card(member, rows, verified, pending, attended, balance, service, historical)

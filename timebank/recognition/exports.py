@@ -39,8 +39,11 @@ def _book(title: str, heading: list[str], rows, meta: list[tuple[str, str]]) -> 
 
 
 def ranking_xlsx(ranking) -> bytes:
-    heading = [_("Rank"), _("Member name"), _("Community"), _("Work unit"), _("Verified service hours"),
-               _("Sessions served"), _("Reached the total at"), _("Star level")]
+    from timebank import measures
+
+    heading = [_("Rank"), _("Member name"), _("Community"), _("Work unit"),
+               measures.label("verified_service_minutes"), measures.label("service_sessions"),
+               _("Reached the total at"), _("Star level")]
     rows = ([r.rank, r.name, r.community_name, r.unit_name or "", hours_value(r.minutes), r.sessions,
              _local(r.reached_at), r.star_level] for r in ranking.rows)
     return _book(_("Ranking"), heading, rows, [

@@ -85,6 +85,48 @@ def _on_member_created(member, **_kw) -> None:
     link_roster(member)
 
 
+def link_roster_many(member_ids: list[int]) -> int:
+    """:func:`link_roster` for members written in bulk (the member import), in chunks."""
+    linked = 0
+    for start in range(0, len(member_ids), 900):
+        chunk = member_ids[start:start + 900]
+        people = db.session.execute(
+            select(Member.id, Member.id_number_hmac, User.phone)
+            .join(User, User.id == Member.user_id).where(Member.id.in_(chunk))).all()
+        by_hmac = {h: mid for mid, h, _phone in people if h}
+        by_phone = {phone: (mid, h) for mid, h, phone in people if phone}
+        taken = set(db.session.execute(select(RosterEntry.unit_id, RosterEntry.member_id)
+                                       .where(RosterEntry.member_id.in_(chunk))).tuples())
+        keys = []
+        if by_hmac:
+            keys.append(RosterEntry.id_number_hmac.in_(list(by_hmac)))
+        if by_phone:
+            keys.append(RosterEntry.phone.in_(list(by_phone)))
+        if not keys:
+            continue
+        for entry in db.session.execute(select(RosterEntry).where(
+                RosterEntry.member_id.is_(None), or_(*keys)).order_by(RosterEntry.id)).scalars():
+            mid = by_hmac.get(entry.id_number_hmac)
+            if mid is None and entry.phone in by_phone:
+                pmid, phmac = by_phone[entry.phone]
+                if entry.id_number_hmac is None or entry.id_number_hmac == phmac:
+                    mid = pmid
+            if mid is None or (entry.unit_id, mid) in taken:
+                continue
+            entry.member_id = mid
+            entry.updated_at = clock.now()
+            taken.add((entry.unit_id, mid))
+            linked += 1
+    if linked:
+        db.session.flush()
+    return linked
+
+
+@signals.members_imported.connect
+def _on_members_imported(_sender, member_ids=(), **_kw) -> None:
+    link_roster_many(list(member_ids))
+
+
 def remind_unregistered(actor, unit: OrgNode, entries: list[RosterEntry]) -> int:
     """In-app reminders to people on the roster who have an account but no member record yet
     (at most one per person per day). The others get the printed list. Returns how many were
@@ -96,7 +138,7 @@ def remind_unregistered(actor, unit: OrgNode, entries: list[RosterEntry]) -> int
               if e.unit_id == unit.id and e.member_id is None and e.phone}
     if not phones:
         return 0
-    users = db.session.execute(select(User).where(User.phone.in_(list(phones)))).scalars()
+    users = db.session.execute(select(User).where(User.phone.in_(list(phones)))).scalars().all()
     sent = 0
     for user in users:
         has_member = db.session.execute(
@@ -265,7 +307,7 @@ def sign(actor, agreement: Agreement) -> Agreement:
     db.session.refresh(agreement)
     audit.record(actor, "unit.agreement_sign", "unit_agreement", agreement.id, side=side,
                  status=agreement.status)
-    other = (_org_people(agreement) if side == "unit" else _liaisons(agreement))
+    other = (org_signers(agreement) if side == "unit" else unit_signers(agreement))
     subject = (_("%(org)s and %(unit)s: the co-building agreement is in force",
                  org=agreement.org.name, unit=agreement.unit.name)
                if agreement.status == AgreementStatus.ACTIVE else
@@ -277,13 +319,15 @@ def sign(actor, agreement: Agreement) -> Agreement:
     return agreement
 
 
-def _liaisons(agreement: Agreement) -> list[User]:
+def unit_signers(agreement: Agreement) -> list[User]:
+    """Who signs for the unit: its liaisons."""
     from timebank.members import queries as members_queries
 
     return members_queries.unit_liaisons([agreement.unit_id]).get(agreement.unit_id, [])
 
 
-def _org_people(agreement: Agreement) -> list[User]:
+def org_signers(agreement: Agreement) -> list[User]:
+    """Who is asked to sign for the other party: the community's staff or the street's admins."""
     from timebank.members import queries as members_queries
 
     if agreement.org.kind == OrgKind.COMMUNITY:

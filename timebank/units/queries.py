@@ -187,3 +187,12 @@ def linked_posts_and_projects(agreement: Agreement) -> tuple[list, list]:
     projects = list(db.session.execute(select(Project).where(
         Project.community_id.in_(community_ids)).order_by(Project.id.desc()).limit(50)).scalars())
     return posts, projects
+
+
+def report_rate_basis(scope) -> str:
+    """Which definition ``measures.roster_report_rate`` uses for ``scope``: "roster" (approved ÷
+    roster) once a roster covers it, else "registered" (已报到 ÷ 注册志愿者), for the dashboard
+    to say so."""
+    from timebank import measures
+
+    return "roster" if measures.roster_size(scope) else "registered"

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from timebank.accounts.models import Role
 from timebank.core import nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
@@ -31,7 +32,10 @@ from timebank.units.models import (AGREEMENT_STATUS_LABELS, COMMITMENT_LABELS, A
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 
-nav.register(_l("Unit roster"), "units.roster", lambda u: u.is_liaison or u.is_admin, order=32)
+# Street admins keep the rosters of units under their street too, but most units hang under
+# the district: the entry is shown to liaisons and district admins only.
+nav.register(_l("Unit roster"), "units.roster",
+             lambda u: u.is_liaison or u.has_role(Role.DISTRICT_ADMIN), order=32)
 nav.register(_l("Co-building agreements"), "units.agreements",
              lambda u: u.is_liaison or u.is_staff, order=33)
 
