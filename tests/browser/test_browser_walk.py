@@ -24,8 +24,10 @@ AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
 MAX_PAGES = 70
 PER_SHAPE = 2
 #: Links a walk must not follow: they log out, switch language, download files or change state.
-SKIP = re.compile(r"/auth/logout|[?&]lang=|\.(pdf|xlsx|csv|png|jpg|zip|json)(\?|$)|/export|/download"
-                  r"|/metrics|/healthz|/readyz|/api/")
+#: A session page's check-in link is the QR code's target, for the members who scan it (staff
+#: are refused it on purpose); its QR code (.svg) is an image, not a page.
+SKIP = re.compile(r"/auth/logout|[?&]lang=|\.(pdf|xlsx|csv|png|jpg|svg|zip|json)(\?|$)|/export|/download"
+                  r"|/metrics|/healthz|/readyz|/api/|/posts/checkin/")
 
 MEASURE_JS = """() => {
   const width = window.innerWidth;
