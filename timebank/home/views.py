@@ -9,7 +9,6 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from timebank.accounts.models import Role
-from timebank.core import clock
 from timebank.core.access import get_or_404
 from timebank.extensions import db
 from timebank.home import admin, liaison, staff
@@ -21,6 +20,7 @@ from timebank.members.models import Member
 from timebank.members.views import STATE_LABELS
 from timebank.orgs.models import OrgNode
 from timebank.posts import queries as posts
+from timebank.reports import exports
 
 bp = Blueprint("home", __name__)
 
@@ -43,8 +43,6 @@ def index():
         return member_home.render(member, current_user)
     if not roles:
         return render_template("home/index.html", member=member, roles=current_user.roles)
-    from timebank.reports import exports
-
     return render_template(
         "home/roles.html",
         staff=staff.staff_home(current_user) if Role.COMMUNITY_STAFF in roles else None,
@@ -58,7 +56,7 @@ def index():
         needs_reminder=member_queries.needs_reminder,
         reporting_state=member_queries.reporting_state,
         card_title=exports.card_title, card_summary=exports.card_summary,
-        state_label=exports._state_label, now=clock.now())
+        state_label=exports._state_label)
 
 
 @bp.route("/home/units/<int:unit_id>/members/<int:member_id>/remind", methods=["POST"])
