@@ -402,7 +402,7 @@ def roster_size(scope=None, period: Period | None = None) -> int:
 
 @measure("报到率")
 def roster_report_rate(scope=None, period: Period | None = None) -> float | None:
-    """Roster people whose report is approved ÷ roster size where a roster exists, else 已报到 ÷ 注册志愿者 (None if 0)."""
+    """Roster people whose report is approved ÷ roster size where a roster exists, else 已报到 ÷ 注册党员 (None if 0)."""
     from timebank.units.models import RosterEntry
     size = roster_size(scope, period)
     if size == 0:

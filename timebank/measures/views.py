@@ -20,7 +20,7 @@ DEFINITIONS = (
     _l('Places claimed (claims not withdrawn) / places offered, over sessions starting in the period (None: no places).'),
     _l('Claims marked attended / claims marked attended or no-show, over sessions starting in the period (None: none marked).'),
     _l("People on the units' party rosters (花名册) in the scope, registered or not."),
-    _l('Roster people whose report is approved ÷ roster size where a roster exists, else 已报到 ÷ 注册志愿者 (None if 0).'),
+    _l('Roster people whose report is approved ÷ roster size where a roster exists, else 已报到 ÷ 注册党员 (None if 0).'),
 )
 
 

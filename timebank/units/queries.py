@@ -191,7 +191,7 @@ def linked_posts_and_projects(agreement: Agreement) -> tuple[list, list]:
 
 def report_rate_basis(scope) -> str:
     """Which definition ``measures.roster_report_rate`` uses for ``scope``: "roster" (approved ÷
-    roster) once a roster covers it, else "registered" (已报到 ÷ 注册志愿者), for the dashboard
+    roster) once a roster covers it, else "registered" (已报到 ÷ 注册党员), for the dashboard
     to say so."""
     from timebank import measures
 
