@@ -400,7 +400,7 @@ def roster_size(scope=None, period: Period | None = None) -> int:
     return int(db.session.execute(_roster_scope(stmt, scope)).scalar_one())
 
 
-@measure("报到率")
+@measure("花名册报到率")
 def roster_report_rate(scope=None, period: Period | None = None) -> float | None:
     """Roster people whose report is approved ÷ roster size where a roster exists, else 已报到 ÷ 注册党员 (None if 0)."""
     from timebank.units.models import RosterEntry
