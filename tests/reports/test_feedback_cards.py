@@ -168,3 +168,11 @@ def test_participation_rates(db, tree, march):
     assert figures[tree.U2.id] == {"registered": 1, "reported": 1, "active": 0}
     april = queries.unit_participation([tree.U1.id], dt.date(2026, 4, 1), dt.date(2026, 5, 1))
     assert april[tree.U1.id]["active"] == 0  # 乙's service of 20 March verified on 1 April
+
+
+def test_card_urls_default_to_the_page(app):
+    from flask import url_for
+    with app.test_request_context():
+        assert url_for("reports.unit_card", unit_id=3).endswith("/units/3/card")
+        assert url_for("reports.stored_card", card_id=7).endswith("/cards/7")
+        assert url_for("reports.stored_card", card_id=7, fmt="pdf").endswith("/cards/7.pdf")

@@ -108,9 +108,11 @@ def unit(unit_id: int):
                            default_start=last_start, default_end=last_end - dt.timedelta(days=1))
 
 
-@bp.route("/units/<int:unit_id>/card", defaults={"fmt": "html"})
-@bp.route("/units/<int:unit_id>/card.xlsx", defaults={"fmt": "xlsx"})
+# The HTML rule is registered first (decorators apply bottom up), so url_for() without
+# ``fmt`` builds the page's address, not a download's.
 @bp.route("/units/<int:unit_id>/card.pdf", defaults={"fmt": "pdf"})
+@bp.route("/units/<int:unit_id>/card.xlsx", defaults={"fmt": "xlsx"})
+@bp.route("/units/<int:unit_id>/card", defaults={"fmt": "html"})
 @export_limit
 def unit_card(unit_id: int, fmt: str):
     u = _unit_or_404(unit_id)
@@ -126,9 +128,11 @@ def unit_card(unit_id: int, fmt: str):
                     end=card.last_day.isoformat()))
 
 
-@bp.route("/cards/<int:card_id>", defaults={"fmt": "html"})
-@bp.route("/cards/<int:card_id>.xlsx", defaults={"fmt": "xlsx"})
+# The HTML rule is registered first (decorators apply bottom up), so url_for() without
+# ``fmt`` builds the page's address, not a download's.
 @bp.route("/cards/<int:card_id>.pdf", defaults={"fmt": "pdf"})
+@bp.route("/cards/<int:card_id>.xlsx", defaults={"fmt": "xlsx"})
+@bp.route("/cards/<int:card_id>", defaults={"fmt": "html"})
 @export_limit
 def stored_card(card_id: int, fmt: str):
     stored = get_or_404(FeedbackCard, card_id,
