@@ -1,5 +1,7 @@
 """The matcher's pages: staff run, review and decide; members see recommendations; district
 admins set the weights."""
+import re
+
 from sqlalchemy import select
 
 from timebank.matching.models import MatchRun, Proposal, ProposalStatus
@@ -17,6 +19,11 @@ def test_staff_run_from_the_page_and_accept_in_bulk(app, db, tree, make_post, ma
     assert run.origin == "web" and run.scope_id == tree.C1.id and run.actor_id == tree.staff.id
     page = client.get("/matching/")
     assert "甲党员" in page.text and "同社区" in page.text and "愿意参加此类服务" in page.text
+    # The run's message and the run list give the same number of candidates.
+    said = re.search(r"从 (\d+) 个候选中得出 (\d+) 条推荐", page.text)
+    assert said and int(said.group(1)) == run.candidates == (
+        run.stats["post_candidates"] + run.stats["demand_candidates"])
+    assert page.text.count(f"从 {run.candidates} 个候选中") >= 2  # the message and the list
     ids = [p.id for p in db.session.execute(select(Proposal)).scalars()]
     response = client.post("/matching/proposals/decide", data={"ids": ids, "action": "accept"})
     assert response.status_code == 302

@@ -92,6 +92,11 @@ class MatchRun(db.Model):
     actor: Mapped[User | None] = relationship()
 
     @property
+    def candidates(self) -> int:
+        """member x session plus resource x demand pairings weighed (see RunResult.candidates)."""
+        return int(self.stats.get("post_candidates", 0)) + int(self.stats.get("demand_candidates", 0))
+
+    @property
     def origin_enum(self) -> RunOrigin:
         return RunOrigin(self.origin)
 

@@ -57,6 +57,12 @@ class RunResult:
     def proposals(self) -> int:
         return self.post_filled + self.demand_filled
 
+    @property
+    def candidates(self) -> int:
+        """Every pairing the matcher weighed: member x session plus resource x demand (the one
+        number the pages call 候选, so the run's message and the run list agree)."""
+        return self.post_candidates + self.demand_candidates
+
     def summary(self) -> str:
         t = self.timings
         return (f"run {self.run.id}: {self.post_filled} post proposals from "

@@ -88,9 +88,9 @@ def run():
         flash(str(e.message), "danger")
     else:
         db.session.commit()
-        flash(_("Matcher run: %(posts)d volunteer proposals from %(cand)d candidates, "
-                "%(demands)d resource proposals.", posts=result.post_filled,
-                cand=result.post_candidates, demands=result.demand_filled), "success")
+        flash(_("Matcher run: %(n)d proposals from %(c)d candidates (%(posts)d volunteer, "
+                "%(demands)d resource).", n=result.proposals, c=result.candidates,
+                posts=result.post_filled, demands=result.demand_filled), "success")
     return redirect(url_for("matching.index"))
 
 
