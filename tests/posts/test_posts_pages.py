@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import func, select
 
@@ -18,7 +19,7 @@ def post_form(catalogue, tree, **over):
     data = {
         "community_id": tree.C1.id, "kind_id": catalogue["caring-01"].id, "title": "陪老人聊天",
         "description": "每周陪独居老人", "place": "社区活动室", "capacity": "3",
-        "minutes_credit": "", "claim_deadline": "", "mode": "dates", "start_time": "09:00",
+        "hours_credit": "", "claim_deadline": "", "mode": "dates", "start_time": "09:00",
         "end_time": "11:00", "dates": f"{local_day(5).isoformat()}\n{local_day(6).isoformat()}",
         "first_day": "", "last_day": "",
     }
@@ -44,7 +45,7 @@ def test_weekly_recurrence_and_credit_capped_by_length(client, db, tree, catalog
     r = client.post("/posts/manage/new", data=post_form(
         catalogue, tree, mode="weekly", dates="", first_day=first.isoformat(),
         last_day=(first + dt.timedelta(days=27)).isoformat(), weekdays=["1", "5"],
-        start_time="14:00", end_time="15:30", minutes_credit="60"))
+        start_time="14:00", end_time="15:30", hours_credit="1"))
     assert r.status_code == 302, r.text
     post = db.session.execute(select(Post)).scalar_one()
     assert post.status == "draft"
@@ -243,3 +244,27 @@ def test_post_form_uses_checkboxes_not_a_native_multi_select(client, db, tree, c
     assert 'name="weekdays" id="weekdays-1" value="1" checked' in r.text
     assert 'name="weekdays" id="weekdays-5" value="5" checked' in r.text
     assert 'name="weekdays" id="weekdays-2" value="2" checked' not in r.text
+
+
+def test_credit_is_entered_in_hours_and_kept_to_the_minute(client, db, tree, catalogue,
+                                                           make_post):
+    client.login(tree.staff)
+    page = client.get("/posts/manage/new").text
+    assert "每场计入时长（小时）" in page and "分钟" not in page.split("<form", 1)[1].split("</form>")[0]
+    r = client.post("/posts/manage/new", data=post_form(catalogue, tree, hours_credit="1.5"))
+    assert r.status_code == 302, r.text
+    post = db.session.execute(select(Post).order_by(Post.id.desc())).scalars().first()
+    assert {s.minutes_credit for s in post.sessions} == {90}
+    r = client.post("/posts/manage/new", data=post_form(catalogue, tree, hours_credit="25"))
+    assert r.status_code == 400 and "0 到 24" in r.text
+    # A credit of 50 minutes reads 0.83 h on the form and saves back as 50 minutes.
+    draft = make_post(publish=False, days=(4,), minutes_credit=50)
+    form = client.get(f"/posts/manage/{draft.id}/edit").text
+    assert 'value="0.83"' in form
+    value = re.search(r'name="hours_credit"[^>]*value="([^"]*)"', form) or re.search(
+        r'value="([^"]*)"[^>]*name="hours_credit"', form)
+    r = client.post(f"/posts/manage/{draft.id}/edit", data=post_form(
+        catalogue, tree, hours_credit=value.group(1)))
+    assert r.status_code == 302, r.text
+    db.session.expire_all()
+    assert {s.minutes_credit for s in db.session.get(Post, draft.id).sessions} == {50}

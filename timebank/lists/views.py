@@ -481,7 +481,7 @@ def generate_post(project_id: int):
     """A post with sessions for the project, on the posts package's own form."""
     from timebank.posts import operations as posts
     from timebank.catalogue import queries as catalogue_queries
-    from timebank.posts.forms import PostForm
+    from timebank.posts.forms import PostForm, credit_minutes
     from timebank.catalogue.models import PostKind
     from timebank.posts.schedule import Schedule
 
@@ -509,7 +509,7 @@ def generate_post(project_id: int):
             kind=db.session.get(PostKind, form.kind_id.data), title=form.title.data,
             description=form.description.data or "", place=form.place.data or "",
             skill_ids=form.skill_ids.data or [], capacity=form.capacity.data,
-            minutes_credit=form.minutes_credit.data, claim_deadline=deadline,
+            minutes_credit=credit_minutes(form), claim_deadline=deadline,
             open_to_all=form.open_to_all.data,
             schedule=Schedule(mode=form.mode.data, start_time=form.start_time.data,
                               end_time=form.end_time.data, dates_text=form.dates.data or "",

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField,
+from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, HiddenField,
+                     IntegerField,
                      RadioField, SelectField, SelectMultipleField, StringField, TextAreaField,
                      TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import NumberInput
 
 WEEKDAYS = [(0, _l("Mon")), (1, _l("Tue")), (2, _l("Wed")), (3, _l("Thu")), (4, _l("Fri")),
             (5, _l("Sat")), (6, _l("Sun"))]
@@ -28,8 +32,10 @@ class PostForm(FlaskForm):
                                                    "post as a fit."))
     capacity = IntegerField(_l("Places per session"), default=5,
                             validators=[InputRequired(message=_required), NumberRange(1, 1000)])
-    minutes_credit = IntegerField(
-        _l("Minutes credited per session"), validators=[Optional(), NumberRange(0, 24 * 60)],
+    #: In hours, as people count service (1.5 = 90 minutes); stored as minutes.
+    hours_credit = DecimalField(
+        _l("Hours credited per session"), places=2, widget=NumberInput(step="0.01", min=0, max=24),
+        validators=[Optional(), NumberRange(0, 24, message=_l("Between 0 and 24 hours."))],
         description=_l("Leave empty to credit the length of each session."))
     claim_deadline = DateTimeLocalField(
         _l("Claim deadline"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
@@ -93,3 +99,18 @@ class CheckinForm(FlaskForm):
     action = HiddenField()
     #: "1": no claim yet, sign up on the spot if there is a free place.
     walk_in = HiddenField()
+
+
+def credit_minutes(form) -> int | None:
+    """The form's hours credited per session, as whole minutes (None: the session's length)."""
+    value = form.hours_credit.data
+    if value is None:
+        return None
+    return int((value * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def credit_hours(minutes: int | None) -> Decimal | None:
+    """Minutes as the hours the form shows: exact to the minute (two decimals round back)."""
+    if minutes is None:
+        return None
+    return (Decimal(minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()

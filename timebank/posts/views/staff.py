@@ -18,7 +18,8 @@ from timebank.core.web import db_int, hours
 from timebank.extensions import db
 from timebank.posts import limits, operations, qr, queries
 from timebank.posts.forms import (AddSessionsForm, CancelForm, KindForm,
-                                  MoveSessionForm, PostForm, RejectForm)
+                                  MoveSessionForm, PostForm, RejectForm, credit_hours,
+                                  credit_minutes)
 from timebank.catalogue.models import PostCategory, PostKind
 from timebank.posts.models import (Post, PostSession, PostStatus, RecordStatus,
                                    ServiceRecord)
@@ -73,7 +74,7 @@ def _post_data(form: PostForm) -> operations.PostData:
         kind=db.session.get(PostKind, form.kind_id.data), title=form.title.data,
         description=form.description.data or "", place=form.place.data or "",
         skill_ids=form.skill_ids.data or [], capacity=form.capacity.data,
-        minutes_credit=form.minutes_credit.data, claim_deadline=deadline,
+        minutes_credit=credit_minutes(form), claim_deadline=deadline,
         open_to_all=form.open_to_all.data, schedule=_schedule_from(form))
 
 
@@ -120,7 +121,7 @@ def _fill_form(form: PostForm, post: Post) -> None:
     form.title.data, form.description.data, form.place.data = (post.title, post.description,
                                                                post.place)
     form.skill_ids.data = operations.skill_ids_of(post)
-    form.capacity.data, form.minutes_credit.data = post.capacity, post.minutes_credit
+    form.capacity.data, form.hours_credit.data = post.capacity, credit_hours(post.minutes_credit)
     if post.claim_deadline:
         form.claim_deadline.data = clock.to_local(post.claim_deadline).replace(tzinfo=None)
     form.open_to_all.data = post.open_to_all
