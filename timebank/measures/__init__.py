@@ -256,6 +256,17 @@ def reported_members(scope=None, period: Period | None = None) -> int:
     return _members(Member.status == MemberStatus.APPROVED.value, Member.reviewed_at, scope, period)
 
 
+def report_rate_of(reported: int, registered: int) -> float | None:
+    """报到率 from its two counts, for rows already counted (dashboards, cards)."""
+    return reported / registered if registered else None
+
+
+@measure("报到率")
+def report_rate(scope=None, period: Period | None = None) -> float | None:
+    """已报到 ÷ 注册党员 (None when nobody is registered); see 花名册报到率 for the roster basis."""
+    return report_rate_of(reported_members(scope, period), registered_members(scope, period))
+
+
 registered_members.grouped = lambda scope, period, by: _members(
     Member.status != MemberStatus.REJECTED.value, Member.created_at, scope, period, by)
 reported_members.grouped = lambda scope, period, by: _members(

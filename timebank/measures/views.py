@@ -17,6 +17,7 @@ DEFINITIONS = (
     _l('Members with at least one verified, un-reversed service record served in the period.'),
     _l("Members registered (any status except rejected) before the period's end."),
     _l("Members whose report (报到) is approved (status approved), approved before the period's end."),
+    _l('已报到 ÷ 注册党员 (None when nobody is registered); see 花名册报到率 for the roster basis.'),
     _l('Places claimed (claims not withdrawn) / places offered, over sessions starting in the period (None: no places).'),
     _l('Claims marked attended / claims marked attended or no-show, over sessions starting in the period (None: none marked).'),
     _l("People on the units' party rosters (花名册) in the scope, registered or not."),

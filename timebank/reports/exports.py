@@ -134,7 +134,7 @@ def dashboard_xlsx(d) -> bytes:
     ws = wb.create_sheet(_("Communities")[:31])
     ws.append([safe_cell(d.scope.full_name or d.scope.name), d.year])
     ws.append([_("Community"), _label("registered_members"), _label("reported_members"),
-               _("Reported rate"), _label("active_members"), _label("verified_service_minutes"),
+               _label("report_rate"), _label("active_members"), _label("verified_service_minutes"),
                _label("service_sessions"), _label("historical_minutes"), _("Open needs"),
                _("Posts with places left")])
     for c in d.communities:
@@ -147,7 +147,7 @@ def dashboard_xlsx(d) -> bytes:
                d.total("unfilled_posts")])
     ws = wb.create_sheet(_("Units")[:31])
     ws.append([_("Work unit"), _label("registered_members"), _label("reported_members"),
-               _("Reported rate"), _label("active_members"), _label("verified_service_minutes"),
+               _label("report_rate"), _label("active_members"), _label("verified_service_minutes"),
                _label("service_sessions"), _label("historical_minutes")])
     for u in d.units:
         ws.append([safe_cell(u.name), u.registered, u.reported, _pct(u.reported_rate), u.active,

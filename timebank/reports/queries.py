@@ -45,7 +45,9 @@ class ParticipationRates:
 
     @property
     def reported_rate(self) -> float | None:
-        return self.reported / self.registered if self.registered else None
+        from timebank import measures
+
+        return measures.report_rate_of(self.reported, self.registered)
 
     @property
     def active_rate(self) -> float | None:
