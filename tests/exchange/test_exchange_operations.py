@@ -183,3 +183,40 @@ def test_item_data_is_checked(db, tree):
     with pytest.raises(Invalid):
         operations.create_item(tree.staff, tree.G1a, operations.ItemData(
             title="米", kind="goods", price_minutes=60, stock=1))
+
+
+def test_parallel_fulfil_and_cancel_of_one_request_settle_once(app, db, tree, make_item,
+                                                               member_of, fund, balance, stock):
+    """Staff press 'hand over' twice while the member cancels: one of them wins; the hours are
+    redeemed at most once and the unit is either handed over or back in stock, never both."""
+    member = member_of(tree.member)
+    fund(member, 300)
+    item = make_item(stock=1, price=60)
+    req_id = operations.request_item(tree.member, member, item).id
+    item_id, staff_id, member_user_id = item.id, tree.staff.id, tree.member.id
+    db.session.commit()
+
+    def fulfil():
+        from timebank.accounts.models import User
+
+        return operations.fulfil_request(db.session.get(User, staff_id),
+                                         db.session.get(ExchangeRequest, req_id))
+
+    def cancel():
+        from timebank.accounts.models import User
+
+        return operations.cancel_request(db.session.get(User, member_user_id),
+                                         db.session.get(ExchangeRequest, req_id))
+
+    results = run_parallel(app, db, [fulfil, fulfil, cancel, fulfil])
+    db.session.expire_all()
+    req = db.session.get(ExchangeRequest, req_id)
+    redemptions = db.session.execute(select(func.count()).select_from(Transaction).where(
+        Transaction.kind == TxKind.REDEMPTION.value)).scalar_one()
+    if req.status == RequestStatus.FULFILLED:
+        assert redemptions == 1 and balance(member) == 240 and stock(item_id) == 0
+    else:
+        assert req.status == RequestStatus.CANCELLED
+        assert redemptions == 0 and balance(member) == 300 and stock(item_id) == 1
+    wins = [r for r in results if not isinstance(r, Exception)]
+    assert len(wins) == 1, results
