@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from posts_fixtures import make_member, member_of  # noqa: F401
+from posts_fixtures import live_server, make_member, member_of  # noqa: F401
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def balance(db):
     from timebank.ledger import queries
 
     def get(member):
-        db.session.expire_all()
+        db.session.commit()  # end the read snapshot: see what other connections wrote
         return queries.member_figures(member).balance_minutes
 
     return get
@@ -53,7 +53,7 @@ def stock(db):
     from timebank.exchange.models import ExchangeItem
 
     def get(item_id):
-        db.session.expire_all()
+        db.session.commit()  # end the read snapshot: see what other connections wrote
         return db.session.get(ExchangeItem, item_id).stock
 
     return get
