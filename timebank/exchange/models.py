@@ -56,7 +56,7 @@ STATUS_LABELS = {
     RequestStatus.REQUESTED: _l("Waiting for the staff"),
     RequestStatus.FULFILLED: _l("Fulfilled"),
     RequestStatus.REFUSED: _l("Refused by the staff"),
-    RequestStatus.CANCELLED: _l("Cancelled by you"),
+    RequestStatus.CANCELLED: _l("Cancelled by the member"),
     RequestStatus.REFUNDED: _l("Refunded"),
 }
 
