@@ -220,3 +220,20 @@ def test_parallel_fulfil_and_cancel_of_one_request_settle_once(app, db, tree, ma
         assert redemptions == 0 and balance(member) == 300 and stock(item_id) == 1
     wins = [r for r in results if not isinstance(r, Exception)]
     assert len(wins) == 1, results
+
+
+def test_reversal_on_the_ledger_page_refunds_the_request(db, tree, make_item, member_of, fund,
+                                                         balance, stock):
+    from timebank.ledger import operations as ledger
+
+    member = member_of(tree.member)
+    fund(member, 120)
+    item = make_item(stock=1, price=60)
+    req = operations.request_item(tree.member, member, item)
+    tx = operations.fulfil_request(tree.staff, req)
+    db.session.commit()
+    reversal = ledger.reverse(tree.staff, tx, "录入错误")
+    db.session.commit()
+    req = db.session.get(ExchangeRequest, req.id)
+    assert req.status == RequestStatus.REFUNDED and req.reversal_id == reversal.id
+    assert balance(member) == 120 and stock(item.id) == 1

@@ -12,16 +12,16 @@ from __future__ import annotations
 import dataclasses
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from timebank.audit import operations as audit
-from timebank.core import clock
+from timebank.core import clock, signals
 from timebank.core.errors import Conflict, Forbidden, Invalid
 from timebank.extensions import db
 from timebank.exchange.models import (EXCHANGE_LEVELS, ExchangeItem, ExchangeRequest, ItemKind,
                                       RequestStatus)
 from timebank.ledger import operations as ledger
-from timebank.ledger.models import Transaction
+from timebank.ledger.models import Transaction, TxKind
 from timebank.ledger.util import format_hours
 from timebank.members.models import Member
 from timebank.orgs.models import OrgKind, OrgNode
@@ -262,3 +262,25 @@ def refund_request(actor, req: ExchangeRequest, note: str) -> Transaction:
                  item=req.item_id, member=req.member_id, transaction=original.id,
                  reversal=reversal.id, note=note)
     return reversal
+
+
+@signals.ledger_reversed.connect
+def _redemption_reversed(original, *, reversal, actor, reason, **_extra) -> None:
+    """An exchange's redemption was reversed on the ledger's own page: the request counts as
+    refunded and its unit returns to stock (a refund made here has moved the request already,
+    so this changes nothing)."""
+    if original.kind != TxKind.REDEMPTION:
+        return
+    req = db.session.execute(select(ExchangeRequest).where(
+        ExchangeRequest.transaction_id == original.id)).scalar_one_or_none()
+    if req is None or req.status != RequestStatus.FULFILLED:
+        return
+    try:
+        _move(req, RequestStatus.FULFILLED, RequestStatus.REFUNDED, actor,
+              note=(reason or "")[:MAX_NOTE], reversal_id=reversal.id)
+    except RequestNotOpen:
+        return
+    _return_unit(req.item)
+    audit.record(actor, "exchange.request_refund", "exchange_request", req.id,
+                 item=req.item_id, member=req.member_id, transaction=original.id,
+                 reversal=reversal.id, note=reason, via="ledger")
