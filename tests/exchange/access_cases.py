@@ -14,8 +14,12 @@ def _item(t) -> int:
 
 def _request(t) -> int:
     """An open request of member3 for a C3 item."""
+    import datetime as dt
+
     from sqlalchemy import select
 
+    from tests.service_records import served
+    from timebank.core import clock
     from timebank.exchange import operations
     from timebank.exchange.models import ExchangeItem
     from timebank.extensions import db
@@ -23,6 +27,7 @@ def _request(t) -> int:
 
     item = db.session.get(ExchangeItem, _item(t))
     m3 = db.session.execute(select(Member).where(Member.user_id == t.member3.id)).scalar_one()
+    served(t.staff3, m3, clock.now() - dt.timedelta(days=2), 60)
     req = operations.request_item(t.member3, m3, item)
     db.session.commit()
     return req.id

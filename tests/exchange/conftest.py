@@ -30,7 +30,8 @@ def fund(db, tree):
     from timebank.core import clock
 
     def give(member, minutes, staff=None):
-        staff = staff or (tree.staff3 if member.community_id == tree.C3.id else tree.staff)
+        staff = staff or {tree.C1.id: tree.staff, tree.C3.id: tree.staff3}.get(
+            member.community_id, tree.district_admin)
         served(staff, member, clock.now() - dt.timedelta(days=2), minutes)
         db.session.commit()
 

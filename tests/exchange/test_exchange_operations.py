@@ -17,12 +17,15 @@ def _tx_count(db) -> int:
 
 
 def test_fifty_parallel_requests_for_the_last_three_units_grant_exactly_three(
-        app, db, make_item, make_member, stock):
+        app, db, make_item, make_member, fund, stock):
     """The race: 50 members request an item with 3 left at the same moment, each in its own
     connection and transaction. Exactly 3 win; the stock ends at 0, never below."""
     item = make_item(stock=3)
     item_id = item.id
-    member_ids = [make_member().id for _ in range(50)]
+    members = [make_member() for _ in range(50)]
+    for m in members:
+        fund(m, 60)
+    member_ids = [m.id for m in members]
 
     def request_as(member_id):
         def job():
@@ -45,10 +48,11 @@ def test_fifty_parallel_requests_for_the_last_three_units_grant_exactly_three(
         ExchangeRequest.item_id == item_id)).scalar_one() == 3
 
 
-def test_unlimited_service_keeps_no_count(db, make_item, make_member, stock):
+def test_unlimited_service_keeps_no_count(db, make_item, make_member, fund, stock):
     item = make_item(stock=None, kind="service", title="上门理发")
     for _ in range(3):
         m = make_member()
+        fund(m, 60)
         operations.request_item(m.user, m, item)
     db.session.commit()
     assert stock(item.id) is None
@@ -113,10 +117,14 @@ def test_refused_request_changes_nothing_but_the_stock_it_held(
 
 def test_short_balance_refuses_fulfilment_and_changes_nothing(
         db, tree, make_item, member_of, fund, balance, stock):
+    from timebank.ledger import operations as ledger
+
     member = member_of(tree.member)
-    fund(member, 30)
+    fund(member, 90)
     item = make_item(stock=1, price=60)
     req = operations.request_item(tree.member, member, item)
+    # The member spends hours elsewhere before collecting.
+    ledger.redeem(tree.staff, member, 60, reason="上门理发")
     db.session.commit()
     before_tx = _tx_count(db)
     with pytest.raises(operations.BalanceShort) as e:
@@ -130,8 +138,9 @@ def test_short_balance_refuses_fulfilment_and_changes_nothing(
 
 
 def test_member_cancel_returns_stock_and_cannot_cancel_twice(db, tree, make_item, member_of,
-                                                             stock):
+                                                             fund, stock):
     member = member_of(tree.member)
+    fund(member, 60)
     item = make_item(stock=1)
     req = operations.request_item(tree.member, member, item)
     db.session.commit()
@@ -142,9 +151,12 @@ def test_member_cancel_returns_stock_and_cannot_cancel_twice(db, tree, make_item
         operations.cancel_request(tree.member, req)
 
 
-def test_street_items_open_to_the_street_only(db, tree, make_item, member_of, make_member):
+def test_street_items_open_to_the_street_only(db, tree, make_item, member_of, make_member,
+                                              fund):
     item = make_item(org=tree.S1, stock=5)
     other_community_same_street = make_member(community=tree.C2)
+    fund(other_community_same_street, 120)
+    fund(member_of(tree.member3), 120)
     operations.request_item(other_community_same_street.user, other_community_same_street, item)
     m3 = member_of(tree.member3)
     with pytest.raises(operations.ItemUnavailable):
@@ -155,8 +167,9 @@ def test_street_items_open_to_the_street_only(db, tree, make_item, member_of, ma
                                 community_item)
 
 
-def test_inactive_or_foreign_staff_refused(db, tree, make_item, member_of):
+def test_inactive_or_foreign_staff_refused(db, tree, make_item, member_of, fund):
     member = member_of(tree.member)
+    fund(member, 60)
     hidden = make_item(active=False)
     with pytest.raises(operations.ItemUnavailable):
         operations.request_item(tree.member, member, hidden)
@@ -237,3 +250,15 @@ def test_reversal_on_the_ledger_page_refunds_the_request(db, tree, make_item, me
     req = db.session.get(ExchangeRequest, req.id)
     assert req.status == RequestStatus.REFUNDED and req.reversal_id == reversal.id
     assert balance(member) == 120 and stock(item.id) == 1
+
+
+def test_request_beyond_the_balance_is_refused_and_holds_nothing(db, tree, make_item,
+                                                                 member_of, fund, stock):
+    member = member_of(tree.member)
+    fund(member, 30)
+    item = make_item(stock=1, price=60)
+    with pytest.raises(operations.NotEnoughHours) as e:
+        operations.request_item(tree.member, member, item)
+    assert "0.5" in str(e.value.message)
+    db.session.rollback()
+    assert stock(item.id) == 1

@@ -7,7 +7,9 @@ from timebank.exchange import operations
 from timebank.exchange.models import ExchangeItem, ExchangeRequest, RequestStatus
 
 
-def test_member_browses_requests_and_sees_status(client, db, tree, make_item, member_of, stock):
+def test_member_browses_requests_and_sees_status(client, db, tree, make_item, member_of, fund,
+                                                 stock):
+    fund(member_of(tree.member), 150)
     mine = make_item(title="爱心大米", stock=2, price=90)
     street = make_item(org=tree.S1, title="上门理发", kind="service", stock=None)
     other_street = make_item(org=tree.S2, title="丙街道物品")
@@ -17,6 +19,7 @@ def test_member_browses_requests_and_sees_status(client, db, tree, make_item, me
     assert "爱心大米" in page.text and "上门理发" in page.text
     assert "丙街道物品" not in page.text
     assert "1.5" in page.text  # 90 minutes shown as hours
+    assert "你的时长余额：2.5 小时" in page.text
     assert "剩余 2 份" in page.text and "不限数量" in page.text
     item_page = client.get(f"/exchange/items/{mine.id}")
     assert "申请兑换（1.5 小时）" in item_page.text
@@ -39,9 +42,11 @@ def test_member_browses_requests_and_sees_status(client, db, tree, make_item, me
 
 
 def test_out_of_stock_request_is_refused_with_a_message(client, db, tree, make_item,
-                                                        make_member):
+                                                        make_member, member_of, fund):
     item = make_item(stock=1)
     other = make_member()
+    fund(other, 60)
+    fund(member_of(tree.member), 60)
     operations.request_item(other.user, other, item)
     db.session.commit()
     client.login(tree.member)
@@ -92,6 +97,7 @@ def test_staff_creates_item_bad_input_redisplays_in_chinese(client, db, tree):
 def test_staff_queue_fulfil_short_balance_refuse_and_refund(client, db, tree, make_item,
                                                             member_of, fund, balance, stock):
     member = member_of(tree.member)
+    fund(member, 60)
     item = make_item(stock=3, price=60)
     first = operations.request_item(tree.member, member, item)
     second = operations.request_item(tree.member, member, item)
@@ -99,14 +105,12 @@ def test_staff_queue_fulfil_short_balance_refuse_and_refund(client, db, tree, ma
     client.login(tree.staff)
     queue = client.get("/exchange/manage/requests")
     assert "党员甲" in queue.text and "大米一袋" in queue.text
-    short = client.post(f"/exchange/manage/requests/{first.id}/fulfil")
+    assert client.post(f"/exchange/manage/requests/{first.id}/fulfil").status_code == 302
+    assert balance(member) == 0
+    short = client.post(f"/exchange/manage/requests/{second.id}/fulfil")
     assert short.status_code == 409
     assert "余额为 0 小时" in short.text and "申请仍保留" in short.text
-    assert db.session.get(ExchangeRequest, first.id).status == RequestStatus.REQUESTED
-
-    fund(member, 120)
-    assert client.post(f"/exchange/manage/requests/{first.id}/fulfil").status_code == 302
-    assert balance(member) == 60
+    assert db.session.get(ExchangeRequest, second.id).status == RequestStatus.REQUESTED
     no_reason = client.post(f"/exchange/manage/requests/{second.id}/refuse", data={"note": ""})
     assert no_reason.status_code == 400 and "请填写原因。" in no_reason.text
     assert client.post(f"/exchange/manage/requests/{second.id}/refuse",
@@ -114,16 +118,17 @@ def test_staff_queue_fulfil_short_balance_refuse_and_refund(client, db, tree, ma
     assert stock(item.id) == 2
     assert client.post(f"/exchange/manage/requests/{first.id}/refund",
                        data={"note": "物品过期"}).status_code == 302
-    assert balance(member) == 120 and stock(item.id) == 3
+    assert balance(member) == 60 and stock(item.id) == 3
     client.logout()
     client.login(tree.member)
     mine = client.get("/exchange/mine").text
     assert "已退还" in mine and "已被拒绝" in mine and "本周已发完" in mine
 
 
-def test_street_staff_run_the_street_exchange(client, db, tree, make_item, make_member):
+def test_street_staff_run_the_street_exchange(client, db, tree, make_item, make_member, fund):
     item = make_item(org=tree.S1, title="街道助浴", kind="service", stock=None)
     m2 = make_member(community=tree.C2)
+    fund(m2, 60)
     operations.request_item(m2.user, m2, item)
     db.session.commit()
     client.login(tree.street_admin)
@@ -133,3 +138,13 @@ def test_street_staff_run_the_street_exchange(client, db, tree, make_item, make_
     client.login(tree.staff)  # community staff do not run the street's exchange
     assert "街道助浴" not in client.get("/exchange/manage/requests").text
     assert client.get(f"/exchange/manage/items/{item.id}").status_code == 404
+
+
+def test_item_page_says_when_the_balance_is_short(client, db, tree, make_item, member_of, fund):
+    fund(member_of(tree.member), 30)
+    item = make_item(price=60)
+    client.login(tree.member)
+    page = client.get(f"/exchange/items/{item.id}")
+    assert "你的余额为 0.5 小时；该项目需要 1 小时。" in page.text
+    response = client.post(f"/exchange/items/{item.id}/request", follow_redirects=True)
+    assert "你的余额为 0.5 小时；该项目需要 1 小时。" in response.text

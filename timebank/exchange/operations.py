@@ -21,6 +21,7 @@ from timebank.extensions import db
 from timebank.exchange.models import (EXCHANGE_LEVELS, ExchangeItem, ExchangeRequest, ItemKind,
                                       RequestStatus)
 from timebank.ledger import operations as ledger
+from timebank.ledger import queries as ledger_queries
 from timebank.ledger.models import Transaction, TxKind
 from timebank.ledger.util import format_hours
 from timebank.members.models import Member
@@ -45,6 +46,11 @@ class ItemUnavailable(Conflict):
 class BalanceShort(Conflict):
     code = "balance_short"
     default_message = _l("The member's balance is short of the price; nothing was redeemed.")
+
+
+class NotEnoughHours(Conflict):
+    code = "not_enough_hours"
+    default_message = _l("Your balance is short of the price of this item.")
 
 
 class RequestNotOpen(Conflict):
@@ -125,6 +131,11 @@ def update_item(actor, item: ExchangeItem, data: ItemData) -> ExchangeItem:
     return item
 
 
+def member_balance(member: Member) -> int:
+    """The member's time-bank balance in minutes (the ledger's figure)."""
+    return ledger_queries.member_figures(member).balance_minutes
+
+
 # --- stock -------------------------------------------------------------------------------------
 
 def _take_unit(item_id: int) -> bool:
@@ -169,6 +180,13 @@ def request_item(actor, member: Member, item: ExchangeItem) -> ExchangeRequest:
         raise Forbidden()
     if not item.open_to(member):
         raise ItemUnavailable()
+    # Checked again at fulfilment (the hours may be spent meanwhile); here it only keeps a
+    # member from holding a unit they could not pay for.
+    if member_balance(member) < item.price_minutes:
+        raise NotEnoughHours(_l(
+            "Your balance is %(balance)s hours; this item costs %(price)s hours.",
+            balance=format_hours(member_balance(member)),
+            price=format_hours(item.price_minutes)))
     if not _take_unit(item.id):
         db.session.refresh(item)
         raise OutOfStock() if item.active else ItemUnavailable()
@@ -227,9 +245,7 @@ def fulfil_request(actor, req: ExchangeRequest) -> Transaction:
                 .values(transaction_id=tx.id).execution_options(synchronize_session=False))
     except ledger.InsufficientBalance:
         db.session.expire(req)
-        from timebank.ledger import queries as ledger_queries
-
-        balance = ledger_queries.member_figures(member).balance_minutes
+        balance = member_balance(member)
         raise BalanceShort(_l(
             "%(name)s has %(balance)s hours but the price is %(price)s hours; nothing was "
             "redeemed and the request stays open.", name=member.name,

@@ -45,6 +45,7 @@ def _own_member() -> Member:
 def index():
     member = _own_member()
     return render_template("exchange/index.html", member=member,
+                           balance=operations.member_balance(member),
                            page=queries.items_for_member(member, _page()))
 
 
@@ -60,7 +61,8 @@ def item(item_id: int):
     member = members.member_for_user(current_user)
     pending = queries.open_request(member, it) if member is not None else None
     return render_template("exchange/item.html", item=it, member=member, pending=pending,
-                           may_request=it.open_to(member))
+                           may_request=it.open_to(member),
+                           balance=operations.member_balance(member) if member else None)
 
 
 @bp.route("/items/<int:item_id>/request", methods=["POST"])
