@@ -1,6 +1,7 @@
 """The exchange pages: member list, item, request, 我的兑换; staff items and request queue."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from timebank.exchange import operations
@@ -148,3 +149,23 @@ def test_item_page_says_when_the_balance_is_short(client, db, tree, make_item, m
     assert "你的余额为 0.5 小时；该项目需要 1 小时。" in page.text
     response = client.post(f"/exchange/items/{item.id}/request", follow_redirects=True)
     assert "你的余额为 0.5 小时；该项目需要 1 小时。" in response.text
+
+
+@pytest.mark.parametrize("price", ["nan", "inf", "-1", "0", "1e400", "100.1"])
+def test_odd_prices_redisplay_the_form(client, db, tree, price):
+    client.login(tree.staff)
+    response = client.post("/exchange/manage/new", data={
+        "org": tree.C1.id, "title": "食用油", "kind": "goods", "price": price, "stock": "3",
+        "provider_unit": "0", "active": "y"})
+    assert response.status_code == 400
+    assert "价格" in response.text
+    assert db.session.execute(select(ExchangeItem)).first() is None
+
+
+def test_price_is_kept_to_a_tenth_of_an_hour(client, db, tree):
+    client.login(tree.staff)
+    response = client.post("/exchange/manage/new", data={
+        "org": tree.C1.id, "title": "食用油", "kind": "goods", "price": "1.55", "stock": "3",
+        "provider_unit": "0", "active": "y"})
+    assert response.status_code == 302
+    assert db.session.execute(select(ExchangeItem)).scalar_one().price_minutes == 96

@@ -2,7 +2,7 @@
 Staff: the items of the exchanges they run and the queue of requests to fulfil or refuse."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -137,7 +137,8 @@ def _data(form: ItemForm) -> operations.ItemData:
     unit = db.session.get(OrgNode, form.provider_unit.data) if form.provider_unit.data else None
     return operations.ItemData(
         title=form.title.data, kind=form.kind.data,
-        price_minutes=int((form.price.data * 60).to_integral_value()),
+        # Prices are whole tenths of an hour (what the hours formatter shows).
+        price_minutes=int(form.price.data.quantize(Decimal("0.1"), ROUND_HALF_UP) * 60),
         stock=form.stock.data, description=form.description.data or "",
         provider_name=form.provider_name.data or "", provider_unit=unit,
         opening_times=form.opening_times.data or "", active=bool(form.active.data))
