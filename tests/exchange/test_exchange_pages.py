@@ -169,3 +169,41 @@ def test_price_is_kept_to_a_tenth_of_an_hour(client, db, tree):
         "provider_unit": "0", "active": "y"})
     assert response.status_code == 302
     assert db.session.execute(select(ExchangeItem)).scalar_one().price_minutes == 96
+
+
+def test_list_pages_do_not_query_per_row(app, client, db, tree, make_item, make_member, fund):
+    """Each list page is rendered with 5 rows and with 40; the statements must not grow."""
+    from sqlalchemy import event
+
+    items = [make_item(title=f"物品{i}", stock=50, price=6) for i in range(45)]
+    members = [make_member() for _ in range(9)]
+    for m in members:
+        fund(m, 60)
+    for n in range(45):
+        m = members[n % len(members)]
+        operations.request_item(m.user, m, items[n])
+    db.session.commit()
+
+    def statements(user, path, size):
+        app.config["PAGE_SIZE"] = size
+        c = app.test_client()
+        c.login(user)
+        c.get(path)
+        db.session.remove()
+        seen = []
+
+        def count(*_args):
+            seen.append(1)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert c.get(path).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    staff, member = tree.staff.phone, members[0].user.phone
+    for user, path in [(staff, "/exchange/manage/"), (staff, "/exchange/manage/requests"),
+                       (member, "/exchange/"), (member, "/exchange/mine")]:
+        few, many = statements(user, path, 5), statements(user, path, 40)
+        assert many <= few, (path, few, many)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -32,6 +33,10 @@ def _page() -> int:
     return request.args.get("page", 1, type=int) or 1
 
 
+def _size() -> int:
+    return current_app.config["PAGE_SIZE"]
+
+
 def _own_member() -> Member:
     member = members.member_for_user(current_user)
     if member is None:
@@ -46,7 +51,7 @@ def index():
     member = _own_member()
     return render_template("exchange/index.html", member=member,
                            balance=operations.member_balance(member),
-                           page=queries.items_for_member(member, _page()))
+                           page=queries.items_for_member(member, _page(), _size()))
 
 
 def _visible_item(item_id: int) -> ExchangeItem:
@@ -84,7 +89,7 @@ def request_item(item_id: int):
 def mine():
     member = _own_member()
     return render_template("exchange/mine.html", member=member,
-                           page=queries.requests_of_member(member, _page()))
+                           page=queries.requests_of_member(member, _page(), _size()))
 
 
 @bp.route("/requests/<int:request_id>/cancel", methods=["POST"])
@@ -111,8 +116,8 @@ def _staff() -> None:
 @bp.route("/manage/")
 def manage():
     _staff()
-    return render_template("exchange/manage.html", page=queries.managed_items(current_user,
-                                                                              _page()))
+    return render_template("exchange/manage.html",
+                           page=queries.managed_items(current_user, _page(), _size()))
 
 
 def _item_form(orgs: list[OrgNode], obj: ExchangeItem | None = None) -> ItemForm:
@@ -200,7 +205,7 @@ def _render_queue(errors: dict | None = None, status_code: int = 200):
     return render_template("exchange/queue.html", status=status, statuses=list(RequestStatus),
                            page=queries.request_queue(current_user,
                                                       None if status == "all" else status,
-                                                      _page()),
+                                                      _page(), _size()),
                            errors=errors or {}, note_form=NoteForm()), status_code
 
 
