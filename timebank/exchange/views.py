@@ -23,8 +23,9 @@ from timebank.orgs.models import OrgKind, OrgNode
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
 
+# One member entry: the member's nav is inline and already long; 我的兑换 is a button on the
+# 爱心超市 page and where a request lands.
 nav.register(_l("Love exchange"), "exchange.index", lambda u: u.is_member, order=27)
-nav.register(_l("My exchange requests"), "exchange.mine", lambda u: u.is_member, order=28)
 nav.register(_l("Exchange items"), "exchange.manage", lambda u: u.is_staff, order=34)
 nav.register(_l("Exchange requests"), "exchange.queue", lambda u: u.is_staff, order=35)
 
