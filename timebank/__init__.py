@@ -76,6 +76,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from timebank.accounts.views import bp as accounts_bp
     from timebank.certificates.views import bp as certificates_bp
+    from timebank.exchange.views import bp as exchange_bp
     from timebank.api.views import bp as api_bp
     from timebank.home.views import bp as home_bp
     from timebank.inbox.views import bp as inbox_bp
@@ -96,5 +97,5 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp, posts_bp, members_bp,
                recognition_bp, ledger_bp,
                lists_bp, matching_bp, api_bp, reports_bp, notify_bp, certificates_bp,
-               scan_bp, measures_bp, units_bp):
+               scan_bp, measures_bp, units_bp, exchange_bp):
         app.register_blueprint(bp)

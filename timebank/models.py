@@ -5,6 +5,7 @@ from timebank.audit.models import AuditEvent  # noqa: F401
 from timebank.catalogue.models import PostCategory, PostKind  # noqa: F401
 from timebank.certificates.models import Certificate  # noqa: F401
 from timebank.core.settings import Setting  # noqa: F401
+from timebank.exchange.models import ExchangeItem, ExchangeRequest  # noqa: F401
 from timebank.inbox.models import Message  # noqa: F401
 from timebank.jobs.models import JobRequest, JobRun  # noqa: F401
 from timebank.ledger.models import Account, Posting, Transaction  # noqa: F401
