@@ -23,6 +23,10 @@ PAGES = [
     ("13800000004", "/members/unit"),
     ("13800000005", "/posts/"),
     ("13800000005", "/posts/mine"),
+    ("13800000003", "/exchange/manage/"),
+    ("13800000003", "/exchange/manage/requests"),
+    ("13800000005", "/exchange/"),
+    ("13800000005", "/exchange/mine"),
 ]
 
 

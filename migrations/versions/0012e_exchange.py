@@ -1,7 +1,7 @@
 """exchange: the 爱心超市 catalogue of a community or street and members' requests
 
 Revision ID: 0012e
-Revises: 0011d
+Revises: 0012a
 Create Date: 2026-12-08 00:10:00
 
 Items priced in minutes of the time bank with a stock (NULL = unlimited) that only a
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012e'
-down_revision = '0011d'
+down_revision = '0012a'
 branch_labels = None
 depends_on = None
 
