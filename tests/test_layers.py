@@ -25,7 +25,7 @@ LAYERS = [
     ("members",),
     ("ledger",),
     ("posts",),
-    ("lists", "matching", "certificates", "scan", "measures", "units"),
+    ("lists", "matching", "certificates", "scan", "measures", "units", "teams"),
     ("reports", "recognition"),
     ("api", "home", "cli", "demo", "models", "ops", "__root__"),
 ]
