@@ -10,12 +10,18 @@ from posts_fixtures import (catalogue, live_server, make_member, make_post,  # n
 
 
 @pytest.fixture
-def make_team(db, tree, member_of):
+def make_team(db, tree):
     """``make_team(leader_user, *member_users, owner=C1, name=None, kind="grid")`` -> a committed
     Team led by ``leader_user`` with the other users enrolled (staff of C1 acting)."""
     import itertools
 
+    from sqlalchemy import select
+
+    from timebank.members.models import Member
     from timebank.teams import operations
+
+    def member_of(user):
+        return db.session.execute(select(Member).where(Member.user_id == user.id)).scalar_one()
 
     seq = itertools.count(1)
 
