@@ -20,16 +20,16 @@ def make_team(db, tree):
     from timebank.members.models import Member
     from timebank.teams import operations
 
-    def member_of(user):
+    def member_row(user):
         return db.session.execute(select(Member).where(Member.user_id == user.id)).scalar_one()
 
     seq = itertools.count(1)
 
     def make(leader, *members, owner=None, name=None, kind="grid", actor=None):
         team = operations.create_team(actor or tree.staff, owner or tree.C1,
-                                      name or f"服务队{next(seq)}", kind, member_of(leader))
+                                      name or f"服务队{next(seq)}", kind, member_row(leader))
         for user in members:
-            operations.enrol(actor or tree.staff, team, member_of(user))
+            operations.enrol(actor or tree.staff, team, member_row(user))
         db.session.commit()
         return team
 
