@@ -47,7 +47,7 @@ def test_bad_team_input_is_redisplayed_in_chinese_and_nothing_written(client, db
     # A leader from another street: refused in Chinese, the team is not written either.
     r = client.post("/teams/new", data={"name": "队", "kind": "grid", "owner_id": tree.C1.id,
                                         "leader_phone": tree.member3.phone})
-    assert r.status_code == 400 and "不在同一街道" in r.text
+    assert r.status_code == 400 and "居住在其他街道" in r.text
     # Staff may not own a team in a community they do not manage (not even offered).
     r = client.post("/teams/new", data={"name": "队", "kind": "grid", "owner_id": tree.C3.id,
                                         "leader_phone": leader.user.phone})
@@ -76,7 +76,15 @@ def test_enrol_and_remove(client, db, tree, make_team, make_member):
     assert r.status_code == 400 and "已在本服务队" in r.text
     # Another street: refused with the reason in Chinese.
     r = client.post(f"/teams/{team.id}/members", data={"phone": tree.member3.phone})
-    assert r.status_code == 400 and "不在同一街道" in r.text and "丙社区" in r.text
+    assert r.status_code == 400 and "居住在其他街道" in r.text and "党员丙" not in r.text
+    # Not (or no longer) approved: refused.
+    from timebank.members import operations as members_ops
+
+    gone = make_member(name="已停用党员")
+    members_ops.deactivate(tree.staff, gone)
+    db.session.commit()
+    r = client.post(f"/teams/{team.id}/members", data={"phone": gone.user.phone})
+    assert r.status_code == 400 and "已停用党员 的报到未通过审核或已停用" in r.text
     r = client.post(f"/teams/{team.id}/members", data={"phone": ""})
     assert r.status_code == 400 and "请输入党员的手机号" in r.text
     future = (clock.today() + dt.timedelta(days=3)).isoformat()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from sqlalchemy import func, select
 
 from tests.browser.phone_browser import MARKS, chromium, log_in, phone

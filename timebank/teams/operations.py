@@ -100,14 +100,15 @@ def enrol(actor, team: Team, member: Member, role: str = TeamRole.MEMBER,
     _check_manages(actor, team)
     if not team.active:
         raise TeamInactive()
-    if not member.is_approved:
-        raise Invalid(_l("%(name)s has not been approved (报到) yet and cannot join a team.",
-                         name=member.name), field=field)
+    # The street first: staff learn nothing (not even the name) about a member elsewhere.
     if (member.community_id != team.community_id
             and not posts_ops.same_street(member.community, team.community)):
-        raise Invalid(_l("%(name)s lives in %(community)s, which is not in the same street as "
-                         "this team; only members of the same street can join.",
-                         name=member.name, community=member.community.name), field=field)
+        raise Invalid(_l("The member with this mobile number lives in another street; only "
+                         "members of the team's street can join it."), field=field)
+    if not member.is_approved:
+        raise Invalid(_l("The report (报到) of %(name)s is not approved or no longer active; they "
+                         "cannot join a team.",
+                         name=member.name), field=field)
     if current_membership(team, member) is not None:
         raise Invalid(_l("%(name)s is already in this team.", name=member.name), field=field)
     joined_on = joined_on or clock.today()
