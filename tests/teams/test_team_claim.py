@@ -172,3 +172,20 @@ def test_two_leaders_race_for_the_last_places(app, db, tree, make_post, make_mem
         assert db.session.execute(select(func.count()).select_from(TeamClaim).where(
             TeamClaim.session_id == session_id)).scalar_one() == 1
         assert post_id
+
+
+def test_a_member_at_their_monthly_limit_refuses_the_team_claim(db, tree, make_post, squad):
+    from timebank.members import operations as members_ops
+
+    team, people = squad
+    members_ops.save_profile(None, people[2], max_sessions_per_month=1)
+    # The same day (so the same month whatever the date), earlier that morning.
+    earlier = make_post(capacity=5, days=(3,), start="07:00", end="08:00")
+    posts_ops.claim(None, people[2], earlier, session=earlier.sessions[0])
+    post = make_post(capacity=5, days=(3,))
+    db.session.commit()
+    with pytest.raises(operations.TeamClaimRefused) as e:
+        operations.team_claim(tree.member, team, post.sessions[0], [people[1], people[2]])
+    assert e.value.details["reason"] == "monthly_limit" and "队员1" in str(e.value.message)
+    db.session.rollback()
+    assert _counter(db, post.sessions[0].id) == 0 and _count(db, TeamClaim) == 0
