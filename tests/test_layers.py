@@ -25,7 +25,8 @@ LAYERS = [
     ("members",),
     ("ledger",),
     ("posts",),
-    ("lists", "matching", "certificates", "scan", "measures", "units", "exchange"),
+    ("lists", "matching", "certificates", "scan", "measures", "units", "exchange",
+     "teams"),
     ("reports", "recognition"),
     ("api", "home", "cli", "demo", "models", "ops", "__root__"),
 ]

@@ -27,6 +27,8 @@ PAGES = [
     ("13800000003", "/exchange/manage/requests"),
     ("13800000005", "/exchange/"),
     ("13800000005", "/exchange/mine"),
+    ("13800000003", "/teams/"),
+    ("13800000005", "/teams/mine"),
 ]
 
 

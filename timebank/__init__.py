@@ -92,10 +92,11 @@ def _register_blueprints(app: Flask) -> None:
     from timebank.recognition.views import bp as recognition_bp
     from timebank.reports.views import bp as reports_bp
     from timebank.scan.views import bp as scan_bp
+    from timebank.teams.views import bp as teams_bp
     from timebank.units.views import bp as units_bp
 
     for bp in (home_bp, accounts_bp, orgs_bp, inbox_bp, jobs_bp, posts_bp, members_bp,
                recognition_bp, ledger_bp,
                lists_bp, matching_bp, api_bp, reports_bp, notify_bp, certificates_bp,
-               scan_bp, measures_bp, units_bp, exchange_bp):
+               scan_bp, measures_bp, units_bp, exchange_bp, teams_bp):
         app.register_blueprint(bp)

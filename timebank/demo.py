@@ -44,7 +44,7 @@ SEED = 20261121
 #: Feature packages that add demo data, in dependency order (the time bank's spending after the
 #: posts that earn the hours; the cards and the award lists after both).
 FEATURE_STEPS = ("members", "posts", "ledger", "reports", "recognition", "matching", "lists",
-                 "units", "exchange")
+                 "units", "exchange", "teams")
 
 DEMO_LOGINS = [
     ("13800000001", Role.DISTRICT_ADMIN),

@@ -22,3 +22,5 @@ from timebank.recognition.models import (AwardList, AwardNominee,  # noqa: F401
 from timebank.reports.models import FeedbackCard, MemberEvaluation  # noqa: F401
 from timebank.units.models import (Agreement, Commitment, Fulfilment,  # noqa: F401
                                    RosterEntry)
+from timebank.teams.models import (Team, TeamClaim, TeamClaimPlace,  # noqa: F401
+                                   TeamMembership)
