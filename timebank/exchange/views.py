@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from timebank.core import nav
+from timebank.core.web import page_arg
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
 from timebank.exchange import operations, queries
@@ -31,7 +32,7 @@ nav.register(_l("Exchange requests"), "exchange.queue", lambda u: u.is_staff, or
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return page_arg()
 
 
 def _size() -> int:

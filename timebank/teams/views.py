@@ -11,7 +11,7 @@ from flask_login import current_user
 from timebank.core import nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
-from timebank.core.web import page_arg
+from timebank.core.web import db_int, page_arg
 from timebank.extensions import db
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
@@ -185,8 +185,8 @@ def claim(team_id: int):
     form = TeamClaimForm()
     form.session_id.choices = [(s.id, _session_label(s)) for s in sessions]
     form.member_ids.choices = [(m.member_id, m.member.name) for m in current]
-    if request.method == "GET" and request.args.get("session", type=int):
-        form.session_id.data = request.args.get("session", type=int)
+    if request.method == "GET" and request.args.get("session", type=db_int):
+        form.session_id.data = request.args.get("session", type=db_int)
     if form.validate_on_submit():
         session = db.session.get(PostSession, form.session_id.data)
         by_id = {m.member_id: m.member for m in current}
