@@ -115,6 +115,8 @@ def test_demo_dashboard_and_member_pages_agree(demo_pages, db):
     all_time = hours(measures.verified_service_minutes(member=member))
     statement = demo_pages("13800000005", f"/ledger/members/{member.id}")
     assert _by_id(statement, "service").split()[0] == all_time
+    home = demo_pages("13800000005", "/")
+    assert _by_id(home, "total-hours").split()[0] == all_time
     card = demo_pages("13800000005", "/posts/card")
     assert _by_id(card, "service-hours") == all_time
     star = demo_pages("13800000005", f"/recognition/members/{member.id}")  # /me redirects here

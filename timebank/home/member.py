@@ -119,9 +119,13 @@ def _pending(member: Member) -> tuple[int, int]:
 
 
 def member_home(member: Member, user) -> MemberHome:
+    from timebank import measures
+
     figures = ledger.member_figures(member)
-    start, end = clock.local_year_bounds(clock.today().year)
-    year = ledger.service_minutes([member.id], start, end)[member.id]
+    # The same measure as the statement, the activity card and the ranking (issue 13).
+    year = measures.verified_service_minutes(
+        member=member, period=measures.Period.year(clock.today().year))
+    total = measures.verified_service_minutes(member=member)
     upcoming = posts.my_claims(member, upcoming=True, limit=1)
     n_pending, pending_minutes = _pending(member)
     recs = []
@@ -130,7 +134,7 @@ def member_home(member: Member, user) -> MemberHome:
         recs = [Recommended(r.post, r.session, reason_words(r.reasons, r.session, today))
                 for r in matching.recommended_posts(member, limit=RECOMMENDED)]
     return MemberHome(
-        member=member, year_minutes=year, total_minutes=figures.service_minutes,
+        member=member, year_minutes=year, total_minutes=total,
         balance_minutes=figures.balance_minutes, next_claim=upcoming[0] if upcoming else None,
         pending_records=n_pending, pending_minutes=pending_minutes,
         stars=star_progress(figures.service_minutes, recognition.star_thresholds()),
