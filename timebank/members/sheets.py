@@ -193,21 +193,25 @@ def _read_csv(data: bytes, rows_from) -> list[tuple[int, dict[str, str]]]:
                              field="file") from None
 
 
-def _rows_from(rows: Iterable[list[str]]) -> list[tuple[int, dict[str, str]]]:
-    """Find the header row (within the first 5), then map each data row by heading."""
+def mapped_rows(rows: Iterable[list[str]], headers: dict, missing, no_heading
+                ) -> list[tuple[int, dict[str, str]]]:
+    """Find the heading row (the first of the first 5 naming 姓名), then map each data row by
+    heading; the one reader behind the member import and the units' roster import.
+    ``headers`` maps heading text to a column (``.key``); ``missing(keys)`` lists the headings a
+    found heading row lacks; ``no_heading`` is the message when there is none."""
     mapping: dict[int, str] | None = None
     out = []
     for number, cells in enumerate(rows, start=1):
         if mapping is None:
             if number > 5:
                 break
-            found = {i: HEADERS[c.strip()].key for i, c in enumerate(cells)
-                     if c and c.strip() in HEADERS}
-            if any(k == "name" for k in found.values()):
-                missing = [c.header for c in REQUIRED if c.key not in found.values()]
-                if missing:
+            found = {i: headers[c.strip()].key for i, c in enumerate(cells)
+                     if c and c.strip() in headers}
+            if "name" in found.values():
+                lacking = missing(set(found.values()))
+                if lacking:
                     raise UploadRejected(_l("Required columns are missing: %(cols)s. Use the "
-                                            "template.", cols="、".join(missing)), field="file")
+                                            "template.", cols="、".join(lacking)), field="file")
                 mapping = found
             continue
         if not any(c for c in cells):
@@ -218,9 +222,16 @@ def _rows_from(rows: Iterable[list[str]]) -> list[tuple[int, dict[str, str]]]:
         out.append((number, {key: (cells[i] if i < len(cells) else "")
                              for i, key in mapping.items()}))
     if mapping is None:
-        raise UploadRejected(_l("No heading row with 姓名, 手机号 and 身份证号 was found in the "
-                                "first rows. Use the template."), field="file")
+        raise UploadRejected(no_heading, field="file")
     return out
+
+
+def _rows_from(rows: Iterable[list[str]]) -> list[tuple[int, dict[str, str]]]:
+    """The member import's columns (see ``mapped_rows``)."""
+    return mapped_rows(
+        rows, HEADERS, lambda keys: [c.header for c in REQUIRED if c.key not in keys],
+        _l("No heading row with 姓名, 手机号 and 身份证号 was found in the first rows. Use the "
+           "template."))
 
 
 def template_xlsx() -> bytes:

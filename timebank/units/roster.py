@@ -25,12 +25,12 @@ from timebank.core import clock
 from timebank.core.errors import Conflict, Forbidden, Invalid
 from timebank.core.validators import clean_text, is_cn_mobile, normalize_phone
 from timebank.extensions import db
-from timebank.members import identity
+from timebank.members import identity, sheets
 from timebank.members import operations as members_ops
 from timebank.members import queries as members_queries
 from timebank.members.imports import RowError
 from timebank.members.models import Member
-from timebank.members.sheets import MAX_ROWS, Column, UploadRejected
+from timebank.members.sheets import Column
 from timebank.orgs.models import OrgKind, OrgNode
 from timebank.units.models import Management, RosterEntry
 
@@ -49,34 +49,14 @@ MANAGEMENT_WORDS = {"直管": Management.DIRECT, "协管": Management.CO,
 
 def rows_from(rows: Iterable[list[str]]) -> list[tuple[int, dict[str, str]]]:
     """The heading row (within the first 5) names the columns; then one dict per data row."""
-    mapping: dict[int, str] | None = None
-    out = []
-    for number, cells in enumerate(rows, start=1):
-        if mapping is None:
-            if number > 5:
-                break
-            found = {i: HEADERS[c.strip()].key for i, c in enumerate(cells)
-                     if c and c.strip() in HEADERS}
-            if "name" in found.values():
-                missing = [c.header for c in COLUMNS if c.required and c.key not in found.values()]
-                if not {"id_number", "phone"} & set(found.values()):
-                    missing.append("身份证号/手机号")
-                if missing:
-                    raise UploadRejected(_l("Required columns are missing: %(cols)s. Use the "
-                                            "template.", cols="、".join(missing)), field="file")
-                mapping = found
-            continue
-        if not any(c for c in cells):
-            continue
-        if len(out) >= MAX_ROWS:
-            raise UploadRejected(_l("At most %(n)d rows per file; split the file.", n=MAX_ROWS),
-                                 field="file")
-        out.append((number, {key: (cells[i] if i < len(cells) else "")
-                             for i, key in mapping.items()}))
-    if mapping is None:
-        raise UploadRejected(_l("No heading row with 姓名 and 管理类型 was found in the first "
-                                "rows. Use the template."), field="file")
-    return out
+    def missing(keys: set[str]) -> list[str]:
+        lacking = [c.header for c in COLUMNS if c.required and c.key not in keys]
+        if not {"id_number", "phone"} & keys:
+            lacking.append("身份证号/手机号")
+        return lacking
+
+    return sheets.mapped_rows(rows, HEADERS, missing, _l(
+        "No heading row with 姓名 and 管理类型 was found in the first rows. Use the template."))
 
 
 def template_csv() -> bytes:
