@@ -79,6 +79,29 @@ def hours(minutes: int | None) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def run_upload(form, apply):
+    """A spreadsheet upload page's POST, the same for every import: ``apply(upload)`` reads and
+    writes (raising a DomainError for a refused file, shown under the file field); the result
+    is committed only when it says so (all-or-nothing imports with bad rows roll back).
+    Returns ``(result or None, status)``: 400 refused, 422 rows with errors, 200 otherwise."""
+    from timebank.core.errors import DomainError
+    from timebank.extensions import db
+
+    if not form.validate_on_submit():
+        return None, (400 if request.method == "POST" else 200)
+    try:
+        result = apply(form.file.data)
+    except DomainError as e:
+        db.session.rollback()
+        form.file.errors = list(form.file.errors) + [str(e.message)]
+        return None, 400
+    if result.committed:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return result, (422 if result.errors else 200)
+
+
 def _error_message(status: int) -> str:
     return {
         400: _("The request could not be understood. Go back and try again."),

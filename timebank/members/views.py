@@ -17,7 +17,7 @@ from timebank.core import nav
 from timebank.core.access import get_or_404, public, require
 from timebank.core.errors import DomainError
 from timebank.core.limits import export_limit
-from timebank.core.web import db_int, page_arg
+from timebank.core.web import db_int, page_arg, run_upload
 from timebank.extensions import db, limiter
 from timebank.core import figures
 from timebank.members import exports, imports, operations, queries, reveals, sheets
@@ -425,27 +425,14 @@ def import_members():
     form = ImportForm()
     communities = queries.communities_in_scope(current_user)
     form.community_id.choices = [(c.id, c.full_name) for c in communities]
-    result = None
-    status = 200
-    if form.validate_on_submit():
+
+    def apply(upload):
         community = next(c for c in communities if c.id == form.community_id.data)
-        upload = form.file.data
-        try:
-            rows = sheets.read_upload(upload.stream, upload.filename or "")
-            result = imports.import_rows(current_user, community, rows,
-                                         all_or_nothing=form.mode.data == "all")
-        except DomainError as e:
-            db.session.rollback()
-            form.file.errors = list(form.file.errors) + [str(e.message)]
-            status = 400
-        else:
-            if result.committed:
-                db.session.commit()
-            else:
-                db.session.rollback()
-            status = 200 if not result.errors else 422
-    elif request.method == "POST":
-        status = 400
+        rows = sheets.read_upload(upload.stream, upload.filename or "")
+        return imports.import_rows(current_user, community, rows,
+                                   all_or_nothing=form.mode.data == "all")
+
+    result, status = run_upload(form, apply)
     return render_template("members/import.html", form=form, result=result,
                            columns=sheets.COLUMNS), status
 

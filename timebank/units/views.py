@@ -16,7 +16,7 @@ from timebank.core import nav
 from timebank.core.access import get_or_404, require
 from timebank.core.errors import DomainError
 from timebank.core.limits import export_limit
-from timebank.core.web import db_int, page_arg
+from timebank.core.web import db_int, page_arg, run_upload
 from timebank.extensions import db
 from timebank.members import operations as members_ops
 from timebank.members import sheets
@@ -79,27 +79,15 @@ def roster_import():
     form.unit_id.choices = [(u.id, u.name) for u in units]
     if request.method == "GET" and request.args.get("unit", type=db_int):
         form.unit_id.data = request.args.get("unit", type=db_int)
-    result, status = None, 200
-    if form.validate_on_submit():
+
+    def apply(upload):
         unit = next(u for u in units if u.id == form.unit_id.data)
-        upload = form.file.data
-        try:
-            rows = sheets.read_upload(upload.stream, upload.filename or "",
-                                      rows_from=roster_sheet.rows_from)
-            result = operations.import_rows(current_user, unit, rows,
-                                            all_or_nothing=form.mode.data == "all")
-        except DomainError as e:
-            db.session.rollback()
-            form.file.errors = list(form.file.errors) + [str(e.message)]
-            status = 400
-        else:
-            if result.committed:
-                db.session.commit()
-            else:
-                db.session.rollback()
-            status = 200 if not result.errors else 422
-    elif request.method == "POST":
-        status = 400
+        rows = sheets.read_upload(upload.stream, upload.filename or "",
+                                  rows_from=roster_sheet.rows_from)
+        return operations.import_rows(current_user, unit, rows,
+                                      all_or_nothing=form.mode.data == "all")
+
+    result, status = run_upload(form, apply)
     return render_template("units/roster_import.html", form=form, result=result,
                            columns=roster_sheet.COLUMNS), status
 
