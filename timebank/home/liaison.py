@@ -16,6 +16,7 @@ from timebank import measures
 from timebank.core import clock
 from timebank.extensions import db
 from timebank.inbox.models import Message
+from timebank.members import operations as member_ops
 from timebank.members import queries as members
 from timebank.members.models import Member
 from timebank.orgs.models import OrgNode
@@ -112,17 +113,13 @@ def latest_card(unit: OrgNode) -> CardView:
                     url_for("reports.unit_card", fmt="xlsx", **args))
 
 
-def reminder_key(member_id: int, day: dt.date) -> str:
-    """The inbox's dedup key of a day's reporting reminder; the same key
-    ``members.operations.remind_unreported`` sends with (one reminder per member per day)."""
-    return f"members.remind:{member_id}:{day.isoformat()}"
 
 
 def reminded_today(member_ids: list[int]) -> set[int]:
     if not member_ids:
         return set()
     day = clock.today()
-    keys = {reminder_key(i, day): i for i in member_ids}
+    keys = {member_ops.reminder_key(i, day): i for i in member_ids}
     return {keys[k] for k in db.session.execute(
         select(Message.dedup_key).where(Message.dedup_key.in_(list(keys)))).scalars()}
 

@@ -560,6 +560,12 @@ def withdraw_unit_report(actor, report: UnitReport) -> None:
     db.session.flush()
 
 
+def reminder_key(member_id: int, day) -> str:
+    """The inbox dedup key of a day's reporting reminder: one reminder per member per day
+    (the liaison's home reads it to show 今日已提醒)."""
+    return f"members.remind:{member_id}:{day.isoformat()}"
+
+
 def remind_unreported(actor, unit: OrgNode, members: Iterable[Member]) -> int:
     """In-app reminders to the unit's members who have not (fully) reported; at most one per
     member per day however often the liaison presses the button. Returns how many were new."""
@@ -568,9 +574,9 @@ def remind_unreported(actor, unit: OrgNode, members: Iterable[Member]) -> int:
 
     if actor is not None and not can_liaise(actor, unit):
         raise Forbidden()
-    day = clock.today().isoformat()
+    day = clock.today()
     targets = {m.id: m for m in members if m.unit_id == unit.id and needs_reminder(m)}
-    keys = {mid: f"members.remind:{mid}:{day}" for mid in targets}
+    keys = {mid: reminder_key(mid, day) for mid in targets}
     already = set(db.session.execute(
         select(Message.dedup_key).where(Message.dedup_key.in_(list(keys.values())))
     ).scalars()) if keys else set()
